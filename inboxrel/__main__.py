@@ -1,0 +1,3 @@
+from inboxrel.cli import cli
+
+cli(prog_name="inboxrel")

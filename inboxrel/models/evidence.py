@@ -1,0 +1,36 @@
+"""Evidence of real conversations (interactions) and the phone numbers people sign with."""
+
+from sqlalchemy import Column, DateTime, Float, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+
+from inboxrel.models.base import metadata
+
+interactions = Table(
+    "interactions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),  # past | planned | request | attempt | cancelled
+    Column("medium", String(12), nullable=False),  # phone | video | in_person | unspecified
+    Column("at", DateTime),  # when it happened / is planned (UTC); NULL when unknown
+    Column("source", String(12), nullable=False),  # message | calendar | manual | calllog
+    Column("source_ref", String(500), nullable=False),  # message row id, UID of the event, ...
+    Column("message_id", ForeignKey("messages.id", ondelete="CASCADE"), index=True),
+    Column("confidence", Float, nullable=False, default=1.0),
+    Column("direction", String(10)),  # from_me | to_me (who wrote the evidence), for requests
+    Column("sentence", Text),
+    Column("note", Text),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("source", "source_ref", "person_id", "kind", "medium", name="uq_interactions_source"),
+)
+
+phone_numbers = Table(
+    "phone_numbers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("person_id", ForeignKey("people.id"), nullable=False, index=True),
+    Column("e164", String(32), nullable=False),
+    Column("raw", Text),
+    Column("label", String(20)),  # mobile | office | fax | NULL
+    Column("first_seen", DateTime),
+    Column("last_seen", DateTime),
+    Column("message_id", Integer),
+    UniqueConstraint("person_id", "e164", name="uq_phone_numbers_person"),
+)

@@ -1,0 +1,222 @@
+"""Import local mail: discover folders, parse each new file, save in batches, then settle identities.
+
+Incremental by default: a folder whose mtimes and sizes are unchanged is skipped without being listed,
+and a known file is skipped without being read; ``full=True`` re-reads everything (still never duplicates).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses
+
+from sqlalchemy import select
+
+from inboxrel.clock import to_db
+from inboxrel.models import folders
+from inboxrel.pipelines import identity
+from inboxrel.pipelines.local import LocalFolder, count_items, discover_folders, is_sent_name, iter_items
+from inboxrel.pipelines.parse import ParseError, normalize_address, parse_message
+from inboxrel.pipelines.save import (
+    BatchResult,
+    Item,
+    MailWriter,
+    ensure_account,
+    ensure_folder,
+    my_addresses,
+    refresh_directions,
+)
+
+BATCH = 500
+SAMPLE = 300  # messages per sent folder read up front to learn my addresses before saving
+
+
+@dataclass
+class FolderSummary:
+    name: str
+    kind: str
+    new: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    skipped: bool = False  # unchanged since the last import: not read
+
+
+@dataclass
+class ImportSummary:
+    account: str
+    folders: list[FolderSummary] = field(default_factory=list)
+    me: list[str] = field(default_factory=list)
+    discovered: list[str] = field(default_factory=list)
+    merges: int = 0
+    seconds: float = 0.0
+
+    @property
+    def new(self) -> int:
+        return sum(f.new for f in self.folders)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.folders)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f.quarantined for f in self.folders)
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for f in self.folders if f.skipped)
+
+    def as_dict(self) -> dict:
+        return {
+            "account": self.account, "imported": self.new, "duplicates": self.duplicates,
+            "quarantined": self.quarantined, "folders_skipped": self.skipped, "me": self.me,
+            "discovered_me": self.discovered, "merges": self.merges, "seconds": round(self.seconds, 3),
+            "folders": [f.__dict__ for f in self.folders],
+        }
+
+
+class Progress:
+    """Callbacks for long work; the CLI subclasses this with a progress bar."""
+
+    def folder_start(self, name: str, total: int | None) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+    def folder_done(self, summary: FolderSummary) -> None: ...
+
+
+def folder_kind(name: str, sent_folders: Iterable[str]) -> str:
+    overrides = {s.strip().lower() for s in sent_folders}
+    if overrides:
+        low = name.lower()
+        return "sent" if low in overrides or low.rsplit("/", 1)[-1] in overrides else "received"
+    return "sent" if is_sent_name(name) else "received"
+
+
+def sample_senders(folder: LocalFolder, limit: int = SAMPLE) -> Counter:
+    """Count From addresses over the first messages of a folder, reading headers only."""
+    parser = BytesHeaderParser(policy=compat32)
+    counts: Counter = Counter()
+    for n, item in enumerate(iter_items(folder)):
+        if n >= limit:
+            break
+        if item.raw is None:
+            continue
+        try:
+            head = item.raw.split(b"\n\n", 1)[0]
+            addrs = getaddresses([str(v) for v in parser.parsebytes(head).get_all("from") or []])
+        except Exception:
+            continue
+        for _, a in addrs[:1]:
+            email = normalize_address(a)
+            if email:
+                counts[email] += 1
+    return counts
+
+
+def import_path(
+    engine,
+    path,
+    *,
+    now: datetime,
+    account: str = "local",
+    me: Iterable[str] = (),
+    sent_folders: Iterable[str] = (),
+    store_bodies: bool = True,
+    full: bool = False,
+    progress: Progress | None = None,
+    after_batch: Callable[[list], None] | None = None,
+) -> ImportSummary:
+    """Import every message under ``path`` into ``account``; see the module docstring."""
+    started = time.perf_counter()
+    progress = progress or Progress()
+    local_folders = discover_folders(path)
+    account_id = ensure_account(engine, account, "local", now)
+    summary = ImportSummary(account=account)
+    if me:
+        identity.add_my_addresses(engine, account_id, me, "given")
+    sent_folders = list(sent_folders)
+    kinds = {f.name: folder_kind(f.name, sent_folders) for f in local_folders}
+    ordered = sorted(local_folders, key=lambda f: (kinds[f.name] != "sent", f.name))
+
+    with engine.connect() as conn:
+        stored = {r.name: r for r in conn.execute(
+            select(folders.c.id, folders.c.name, folders.c.source_state).where(folders.c.account_id == account_id))}
+        known_me = my_addresses(conn, account_id)
+
+    plan = []
+    for f in ordered:
+        state = f.state()
+        row = stored.get(f.name)
+        unchanged = row is not None and row.source_state == state and not full
+        plan.append((f, state, unchanged))
+
+    # Learn my addresses from the sent folders before saving, so directions are right the first time.
+    if not known_me:
+        counts: Counter = Counter()
+        for f, _, unchanged in plan:
+            if kinds[f.name] == "sent" and not unchanged:
+                counts += sample_senders(f)
+        total = sum(counts.values())
+        guess = [a for a, n in counts.items() if n >= identity.DISCOVER_MIN and n >= identity.DISCOVER_SHARE * total]
+        if guess:
+            evidence = "From address that dominates a sample of the sent folders"
+            summary.discovered += identity.add_my_addresses(engine, account_id, guess, "discovered", evidence)
+
+    writer = MailWriter(engine, account_id, now=now, store_bodies=store_bodies)
+    for f, state, unchanged in plan:
+        kind = kinds[f.name]
+        fs = FolderSummary(name=f.name, kind=kind)
+        summary.folders.append(fs)
+        folder_id = ensure_folder(engine, account_id, f.name, kind, source=str(f.path))
+        if unchanged:
+            fs.skipped = True
+            progress.folder_done(fs)
+            continue
+        progress.folder_start(f.name, count_items(f))
+        known = set() if full else writer.known_keys(folder_id)
+        batch: list[Item] = []
+
+        def flush(final: bool) -> None:
+            state_values = {"source_state": state, "last_sync_at": to_db(now), "last_success_at": to_db(now),
+                            "last_error": None} if final else None
+            res: BatchResult = writer.save_batch(folder_id, batch, state_values)
+            fs.new += res.new
+            fs.duplicates += res.duplicates
+            fs.quarantined += res.quarantined
+            if after_batch and res.saved:
+                after_batch(res.saved)
+            progress.advance(len(batch))
+            batch.clear()
+
+        for raw_item in iter_items(f, known):
+            if raw_item.raw is None:
+                batch.append(Item(key=raw_item.key, error=raw_item.error, path=raw_item.path))
+            else:
+                try:
+                    parsed = parse_message(raw_item.raw)
+                    batch.append(Item(key=raw_item.key, parsed=parsed, path=raw_item.path))
+                except ParseError as exc:
+                    batch.append(Item(key=raw_item.key, error=str(exc), path=raw_item.path, raw=raw_item.raw))
+            if len(batch) >= BATCH:
+                flush(False)
+        flush(True)
+        progress.folder_done(fs)
+
+    if summary.new or full:
+        for email, _, _ in identity.discover_me(engine, account_id):
+            summary.discovered.append(email)
+        with engine.begin() as conn:
+            refresh_directions(conn)
+        summary.merges = identity.merge_people_automatically(engine, now)
+        identity.refresh_people(engine)
+    with engine.connect() as conn:
+        summary.me = sorted(my_addresses(conn, account_id))
+    summary.discovered = sorted(set(summary.discovered))
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,280 @@
+"""Parse raw RFC 822 bytes into a plain :class:`ParsedMessage` (pure; no database, no I/O).
+
+Headers and addresses are read with the standard library's compat32 parser, which is several times faster
+than a full MIME parse and keeps addresses that mail-parser drops (such as ``k..allen@enron.com``). Bodies
+are decoded from the MIME tree; when the standard library cannot walk a broken tree, mail-parser takes over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from email.message import Message
+from email.policy import compat32
+from email.utils import getaddresses, parsedate_tz
+
+UTC = timezone.utc
+
+# Dates before this are placeholders (Enron's 1979-12-31 Notes default) or broken two-digit years.
+MIN_DATE = datetime(1985, 1, 1, tzinfo=UTC)
+MAX_DATE = datetime(2100, 1, 1, tzinfo=UTC)
+
+CLASSIFY_HEADERS = (
+    "list-id", "list-unsubscribe", "list-post", "precedence", "auto-submitted", "feedback-id",
+    "x-mailgun-sid", "x-mailgun-tag", "x-ses-outgoing", "x-ses-message-id", "x-sg-eid", "x-mailchimp-campaign",
+    "x-campaign", "x-mc-user", "x-autoreply", "x-autorespond", "x-auto-response-suppress", "x-facebook-notify",
+    "x-linkedin-class", "x-github-reason", "x-mailer", "x-ms-exchange-generated-message-source",
+)
+
+# Header fields an IMAP header-only fetch must ask for.
+HEADER_FIELDS = (
+    "message-id", "date", "from", "sender", "to", "cc", "bcc", "reply-to", "subject", "in-reply-to",
+    "references", "content-type", *CLASSIFY_HEADERS,
+)
+
+_SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|vs|antw|tr|rif|r)\s*(\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)+", re.I)
+_MSGID = re.compile(r"<([^<>\s]+)>")
+_WS = re.compile(r"\s+")
+_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]+>", re.S | re.I)
+_BLOCK_TAGS = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^>]*>", re.I)
+
+
+class ParseError(ValueError):
+    """The bytes are not an email message inboxrel can use; ``str(exc)`` is the quarantine reason."""
+
+
+@dataclass(slots=True)
+class ParsedMessage:
+    message_id: str | None
+    date: datetime | None  # aware UTC
+    tz_offset: int | None  # minutes east of UTC as written in the Date header
+    subject: str
+    subject_norm: str
+    is_reply: bool
+    from_: tuple[str, str] | None  # (display name, address)
+    to: list[tuple[str, str]] = field(default_factory=list)
+    cc: list[tuple[str, str]] = field(default_factory=list)
+    bcc: list[tuple[str, str]] = field(default_factory=list)
+    reply_to: list[tuple[str, str]] = field(default_factory=list)
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # the CLASSIFY_HEADERS present, lower-case keys
+    body: str | None = None  # text/plain, or text from HTML; None when only headers were given
+    calendars: list[bytes] = field(default_factory=list)  # text/calendar parts and .ics attachments
+    size: int = 0
+    body_hash: str | None = None
+    fingerprint: str = ""
+
+
+def normalize_address(addr: str) -> str | None:
+    """Lower-case, trimmed address, or None when it is not an address at all."""
+    addr = addr.strip().strip("<>'\"").strip().lower()
+    if addr.startswith("mailto:"):
+        addr = addr[7:]
+    if "@" not in addr or " " in addr or len(addr) > 320:
+        return None
+    local, _, domain = addr.rpartition("@")
+    if not local or not domain or "." not in domain and domain != "localhost":
+        return None
+    return addr
+
+
+def normalize_subject(subject: str) -> str:
+    return _WS.sub(" ", _SUBJECT_PREFIX.sub("", subject or "")).strip().lower()
+
+
+def decode_text(value: str | None) -> str:
+    """Decode RFC 2047 words in a header value; never raises."""
+    if not value:
+        return ""
+    value = str(value)
+    if "=?" not in value:
+        return _WS.sub(" ", value).strip()
+    try:
+        return _WS.sub(" ", str(make_header(decode_header(value)))).strip()
+    except Exception:
+        return _WS.sub(" ", value).strip()
+
+
+def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    values = msg.get_all(name)
+    if not values:
+        return []
+    out, seen = [], set()
+    for display, addr in getaddresses([str(v) for v in values]):
+        email = normalize_address(addr)
+        if email and email not in seen:
+            seen.add(email)
+            out.append((decode_text(display).strip("'\" "), email))
+    return out
+
+
+def parse_date(value: str | None) -> tuple[datetime | None, int | None]:
+    """(aware UTC datetime, offset minutes) from a Date header; (None, None) when unusable."""
+    if not value:
+        return None, None
+    try:
+        parts = parsedate_tz(str(value))
+    except Exception:
+        parts = None
+    if not parts:
+        return None, None
+    offset = parts[9]
+    try:
+        if parts[0] < 100:  # two-digit years, as RFC 2822 says
+            parts = (parts[0] + (2000 if parts[0] < 50 else 1900),) + tuple(parts[1:])
+        naive = datetime(*parts[:6])
+    except (ValueError, OverflowError):
+        return None, None
+    if offset is None or abs(offset) > 14 * 3600:
+        offset = 0
+    dt = (naive - timedelta(seconds=offset)).replace(tzinfo=UTC)
+    if not (MIN_DATE <= dt < MAX_DATE):
+        return None, None
+    return dt, offset // 60
+
+
+def html_to_text(markup: str) -> str:
+    text = _BLOCK_TAGS.sub("\n", markup)
+    text = _TAGS.sub(" ", text)
+    text = html.unescape(text)
+    return "\n".join(_WS.sub(" ", line).strip() for line in text.splitlines() if line.strip())
+
+
+def _decode_payload(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if payload is None:
+        payload = part.get_payload()
+        return payload if isinstance(payload, str) else ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:  # unknown charset name
+        return payload.decode("latin-1", errors="replace")
+
+
+def _body_and_calendars(msg: Message) -> tuple[str, list[bytes]]:
+    plain: str | None = None
+    markup: str | None = None
+    calendars: list[bytes] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        filename = (part.get_filename() or "").lower()
+        if ctype == "text/calendar" or filename.endswith(".ics"):
+            data = part.get_payload(decode=True)
+            if data:
+                calendars.append(data)
+            continue
+        disposition = (part.get("content-disposition") or "").lower()
+        if disposition.startswith("attachment"):
+            continue
+        if ctype == "text/plain" and plain is None:
+            plain = _decode_payload(part)
+        elif ctype == "text/html" and markup is None:
+            markup = _decode_payload(part)
+    if plain is not None and plain.strip():
+        return plain, calendars
+    if markup is not None:
+        return html_to_text(markup), calendars
+    return plain or "", calendars
+
+
+def _body_with_mailparser(raw: bytes) -> tuple[str, list[bytes]]:
+    import mailparser
+
+    mail = mailparser.parse_from_bytes(raw)
+    text = "\n".join(mail.text_plain) if mail.text_plain else html_to_text("\n".join(mail.text_html))
+    return text, []
+
+
+def _msgids(value: str | None) -> list[str]:
+    if not value:
+        return []
+    found = _MSGID.findall(str(value))
+    if not found:
+        found = [tok for tok in str(value).split() if "@" in tok]
+    return [f.strip("<>") for f in found]
+
+
+def build_fingerprint(p: ParsedMessage) -> str:
+    """A content fingerprint that finds copies of one message saved under different Message-IDs."""
+    recipients = ",".join(sorted({a for _, a in p.to + p.cc}))
+    parts = [
+        p.from_[1] if p.from_ else "",
+        p.date.isoformat() if p.date else "",
+        p.subject_norm,
+        recipients,
+        p.body_hash or ("" if p.body is not None else f"size:{p.size}"),
+    ]
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def body_hash(text: str) -> str:
+    return hashlib.sha1(_WS.sub(" ", text).strip().encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def parse_message(raw: bytes, *, headers_only: bool = False, size: int | None = None) -> ParsedMessage:
+    """Parse one message; raise :class:`ParseError` with a reason when it cannot be used."""
+    if not raw or not raw.strip():
+        raise ParseError("empty message")
+    try:
+        msg = message_from_bytes(raw, policy=compat32)
+    except Exception as exc:  # the stdlib parser is lenient; this is rare
+        raise ParseError(f"unparseable message: {type(exc).__name__}: {exc}") from None
+    keys = msg.keys()
+    if not keys:
+        raise ParseError("no RFC 822 header lines at the start of the message")
+    # Garbage or a body without headers parses as a message whose only "header" lines are defects.
+    if not any(k.lower() in ("from", "to", "date", "message-id", "subject", "sender", "received") for k in keys):
+        raise ParseError("no From, To, Date, Subject or Message-ID header: not an email message")
+
+    from_list = _addresses(msg, "from") or _addresses(msg, "sender")
+    to, cc, bcc = _addresses(msg, "to"), _addresses(msg, "cc"), _addresses(msg, "bcc")
+    date, offset = parse_date(msg.get("date"))
+    if from_list == [] and not to and not cc and date is None:
+        raise ParseError("no usable From, To, Cc or Date: nothing to attribute this message to")
+    subject_raw = decode_text(msg.get("subject"))
+    mids = _msgids(msg.get("message-id"))
+    refs = _msgids(msg.get("references"))
+    irt = _msgids(msg.get("in-reply-to"))
+    headers = {}
+    for name in CLASSIFY_HEADERS:
+        value = msg.get(name)
+        if value is not None:
+            headers[name] = decode_text(value)[:500]
+    parsed = ParsedMessage(
+        message_id=mids[0] if mids else None,
+        date=date,
+        tz_offset=offset,
+        subject=subject_raw,
+        subject_norm=normalize_subject(subject_raw),
+        is_reply=bool(_SUBJECT_PREFIX.match(subject_raw or "")) and subject_raw.strip()[:1] != "[",
+        from_=from_list[0] if from_list else None,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        reply_to=_addresses(msg, "reply-to"),
+        in_reply_to=irt[0] if irt else None,
+        references=refs,
+        headers=headers,
+        size=size if size is not None else len(raw),
+    )
+    if not headers_only:
+        try:
+            parsed.body, parsed.calendars = _body_and_calendars(msg)
+        except Exception:
+            try:
+                parsed.body, parsed.calendars = _body_with_mailparser(raw)
+            except Exception as exc:
+                raise ParseError(f"body cannot be decoded: {type(exc).__name__}: {exc}") from None
+        parsed.body = parsed.body.replace("\x00", "")
+        parsed.body_hash = body_hash(parsed.body)
+    parsed.fingerprint = build_fingerprint(parsed)
+    return parsed

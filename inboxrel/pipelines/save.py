@@ -1,0 +1,424 @@
+"""Save stage: write parsed messages into the store, idempotently, one transaction per batch.
+
+A batch's messages, their copies (locations), addresses, threads and the folder's sync state are committed
+together, so a run killed at any point leaves the store as it was after the last whole batch, and a re-run
+adds exactly what is missing. Copies of a message already stored (same Message-ID, or same content
+fingerprint) only add a location: counts are always over distinct messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+
+from inboxrel.clock import as_utc, to_db
+from inboxrel.models import (
+    account_addresses,
+    accounts,
+    addresses,
+    folders,
+    locations,
+    messages,
+    participants,
+    people,
+    quarantine,
+    thread_keys,
+    threads,
+)
+from inboxrel.pipelines.classify import classify_message, classify_sender
+from inboxrel.pipelines.parse import ParsedMessage
+
+SUBJECT_WINDOW = timedelta(days=30)  # replies without References join a same-subject thread this recent
+ROLES = (("from", "from_"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc"), ("reply-to", "reply_to"))
+
+
+@dataclass
+class Item:
+    """One copy of a message handed to the save stage: parsed, or with the reason it could not be."""
+
+    key: str
+    parsed: ParsedMessage | None = None
+    error: str | None = None
+    path: str | None = None
+    raw: bytes | None = None  # kept in the quarantine when there is no path to point at
+    uid: int | None = None
+    flags: str | None = None
+
+
+@dataclass
+class BatchResult:
+    new: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    saved: list[tuple[int, ParsedMessage]] = field(default_factory=list)  # (messages.id, parsed) of new rows
+
+
+def ensure_account(engine, name: str, kind: str, now: datetime) -> int:
+    """Return the id of account ``name``, creating it."""
+    with engine.begin() as conn:
+        row = conn.execute(select(accounts.c.id).where(accounts.c.name == name)).first()
+        if row:
+            return row.id
+        return conn.execute(insert(accounts).values(name=name, kind=kind, created_at=to_db(now))).inserted_primary_key[0]
+
+
+def ensure_folder(engine, account_id: int, name: str, kind: str, source: str | None = None, special_use=None) -> int:
+    with engine.begin() as conn:
+        row = conn.execute(select(folders.c.id, folders.c.kind).where(
+            folders.c.account_id == account_id, folders.c.name == name)).first()
+        if row:
+            if row.kind != kind or source is not None:
+                values = {"kind": kind}
+                if source is not None:
+                    values["source"] = source
+                if special_use is not None:
+                    values["special_use"] = special_use
+                conn.execute(update(folders).where(folders.c.id == row.id).values(**values))
+            return row.id
+        return conn.execute(insert(folders).values(
+            account_id=account_id, name=name, kind=kind, source=source, special_use=special_use)).inserted_primary_key[0]
+
+
+def my_addresses(conn, account_id: int | None = None) -> set[str]:
+    """Every address of mine (of one account, or of all accounts: people are shared across accounts)."""
+    q = select(addresses.c.email).join(account_addresses, account_addresses.c.address_id == addresses.c.id)
+    if account_id is not None:
+        q = q.where(account_addresses.c.account_id == account_id)
+    return {r.email for r in conn.execute(q)}
+
+
+class MailWriter:
+    """Writes one account's parsed messages; caches ids so a batch costs a few ``executemany`` calls."""
+
+    def __init__(self, engine, account_id: int, *, now: datetime, store_bodies: bool = True):
+        self.engine = engine
+        self.account_id = account_id
+        self.now = now
+        self.store_bodies = store_bodies
+        self.touched_threads: set[int] = set()
+        self._loaded = False
+
+    # -- caches -------------------------------------------------------------------------------------
+    def _load(self, conn) -> None:
+        self.me = my_addresses(conn)
+        self.addr = {r.email: r.id for r in conn.execute(select(addresses.c.email, addresses.c.id))}
+        self.by_msgid = {}
+        self.by_fp = {}
+        for r in conn.execute(select(messages.c.id, messages.c.message_id, messages.c.fingerprint)):
+            if r.message_id:
+                self.by_msgid[r.message_id] = r.id
+            self.by_fp[r.fingerprint] = r.id
+        self.tkeys = {r.key: r.thread_id for r in conn.execute(select(thread_keys.c.key, thread_keys.c.thread_id))}
+        self.tlast = {r.id: as_utc(r.last_at) for r in conn.execute(select(threads.c.id, threads.c.last_at))}
+        self.next_thread = (conn.execute(select(func.max(threads.c.id))).scalar() or 0) + 1
+        self._loaded = True
+
+    def known_keys(self, folder_id: int) -> set[str]:
+        with self.engine.connect() as conn:
+            return {r.key for r in conn.execute(select(locations.c.key).where(locations.c.folder_id == folder_id))}
+
+    def set_me(self, emails: Iterable[str]) -> None:
+        self.me = set(emails)
+
+    # -- the batch ----------------------------------------------------------------------------------
+    def save_batch(self, folder_id: int, items: list[Item], folder_state: dict | None = None) -> BatchResult:
+        """Save a batch and the folder's new sync state in one transaction."""
+        try:
+            with self.engine.begin() as conn:
+                if not self._loaded:
+                    self._load(conn)
+                snapshot = (dict(self.addr), dict(self.by_msgid), dict(self.by_fp), dict(self.tkeys),
+                            dict(self.tlast), self.next_thread)
+                try:
+                    result = self._save(conn, folder_id, items)
+                    if folder_state:
+                        conn.execute(update(folders).where(folders.c.id == folder_id).values(**folder_state))
+                except BaseException:
+                    (self.addr, self.by_msgid, self.by_fp, self.tkeys, self.tlast, self.next_thread) = snapshot
+                    raise
+            return result
+        except BaseException:
+            self._loaded = False  # the cache may hold rows of the rolled-back batch's threads
+            raise
+
+    def _save(self, conn, folder_id: int, items: list[Item]) -> BatchResult:
+        res = BatchResult()
+        now_db = to_db(self.now)
+        q_rows, loc_rows, new_items = [], [], []
+        batch_fp: dict[str, ParsedMessage] = {}
+        batch_mid: dict[str, ParsedMessage] = {}
+        for item in items:
+            if item.parsed is None:
+                raw = item.raw or b""
+                sha = hashlib.sha1(raw if raw else (item.path or item.key).encode()).hexdigest()
+                q_rows.append({"account_id": self.account_id, "folder_id": folder_id, "key": item.key,
+                               "path": item.path, "raw": None if item.path else raw, "sha1": sha,
+                               "reason": item.error or "unknown", "created_at": now_db})
+                continue
+            p = item.parsed
+            existing = (self.by_msgid.get(p.message_id) if p.message_id else None) or self.by_fp.get(p.fingerprint)
+            if existing is None:
+                existing = (batch_mid.get(p.message_id) if p.message_id else None) or batch_fp.get(p.fingerprint)
+            if existing is not None:
+                loc_rows.append({"_msg": existing, "folder_id": folder_id, "key": item.key, "uid": item.uid,
+                                 "flags": item.flags, "gone": False})
+                res.duplicates += 1
+                continue
+            batch_fp[p.fingerprint] = p
+            if p.message_id:
+                batch_mid[p.message_id] = p
+            new_items.append((item, p))
+            loc_rows.append({"_msg": p, "folder_id": folder_id, "key": item.key, "uid": item.uid,
+                             "flags": item.flags, "gone": False})
+        if q_rows:
+            known = {r.sha1 for r in conn.execute(select(quarantine.c.sha1).where(
+                quarantine.c.sha1.in_([r["sha1"] for r in q_rows])))}
+            fresh = {r["sha1"]: r for r in q_rows if r["sha1"] not in known}
+            if fresh:
+                conn.execute(insert(quarantine), list(fresh.values()))
+            res.quarantined = len(q_rows)
+        ids: dict[int, int] = {}
+        if new_items:
+            self._save_addresses(conn, [p for _, p in new_items])
+            rows = [self._message_row(p, now_db) for _, p in new_items]
+            out = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
+            for (item, p), row in zip(new_items, out):
+                ids[id(p)] = row.id
+                if p.message_id:
+                    self.by_msgid[p.message_id] = row.id
+                self.by_fp[p.fingerprint] = row.id
+                res.saved.append((row.id, p))
+            part_rows = []
+            for (item, p) in new_items:
+                mid = ids[id(p)]
+                seen = set()
+                for role, attr in ROLES:
+                    value = getattr(p, attr)
+                    for name, email in ([value] if attr == "from_" and value else [] if attr == "from_" else value):
+                        if (email, role) in seen:
+                            continue
+                        seen.add((email, role))
+                        part_rows.append({"message_id": mid, "address_id": self.addr[email], "role": role,
+                                          "name": name or None})
+            if part_rows:
+                conn.execute(insert(participants), part_rows)
+            self._thread(conn, [(ids[id(p)], p) for _, p in new_items])
+            res.new = len(new_items)
+        if loc_rows:
+            for r in loc_rows:
+                msg = r.pop("_msg")
+                r["message_id"] = msg if isinstance(msg, int) else ids[id(msg)]
+            keys = [r["key"] for r in loc_rows]
+            have = {r.key for r in conn.execute(select(locations.c.key).where(
+                locations.c.folder_id == folder_id, locations.c.key.in_(keys)))} if keys else set()
+            fresh_locs = {r["key"]: r for r in loc_rows if r["key"] not in have}
+            if fresh_locs:
+                conn.execute(insert(locations), list(fresh_locs.values()))
+        return res
+
+    def _save_addresses(self, conn, parsed: list[ParsedMessage]) -> None:
+        names: dict[str, str] = {}
+        for p in parsed:
+            for role, attr in ROLES:
+                value = getattr(p, attr)
+                for name, email in ([value] if attr == "from_" and value else [] if attr == "from_" else value):
+                    if email not in self.addr and (email not in names or (name and not names[email])):
+                        names[email] = name
+        if not names:
+            return
+        now_db = to_db(self.now)
+        emails = list(names)
+        person_rows = [{"name": names[e] or None, "created_at": now_db,
+                        "automated": classify_sender(e)} for e in emails]
+        pids = [r.id for r in conn.execute(insert(people).returning(people.c.id, sort_by_parameter_order=True),
+                                           person_rows)]
+        addr_rows = [{"email": e, "name": names[e] or None, "person_id": pid, "automated": classify_sender(e)}
+                     for e, pid in zip(emails, pids)]
+        out = conn.execute(insert(addresses).returning(addresses.c.id, sort_by_parameter_order=True), addr_rows)
+        for e, pid, row in zip(emails, pids, out):
+            self.addr[e] = row.id
+        conn.execute(update(people).where(people.c.id == bindparam("pid")).values(primary_address_id=bindparam("aid")),
+                     [{"pid": pid, "aid": self.addr[e]} for e, pid in zip(emails, pids)])
+
+    def _message_row(self, p: ParsedMessage, now_db) -> dict:
+        sender = p.from_[1] if p.from_ else None
+        recipients = {a for _, a in p.to + p.cc + p.bcc}
+        return {
+            "account_id": self.account_id,
+            "message_id": p.message_id,
+            "fingerprint": p.fingerprint,
+            "date": to_db(p.date),
+            "tz_offset": p.tz_offset,
+            "subject": p.subject,
+            "subject_norm": p.subject_norm,
+            "from_address_id": self.addr[sender] if sender else None,
+            "direction": direction_of(sender, recipients, self.me),
+            "automated": classify_message(p.headers, sender),
+            "recipient_count": len(recipients),
+            "in_reply_to": p.in_reply_to,
+            "references": " ".join(p.references) or None,
+            "size": p.size,
+            "body_text": p.body if self.store_bodies else None,
+            "body_hash": p.body_hash,
+            "has_body": p.body is not None,
+            "has_calendar": bool(p.calendars),
+            "created_at": now_db,
+        }
+
+    # -- threads (JWZ over Message-IDs, subject fallback) ---------------------------------------------
+    def _thread(self, conn, new: list[tuple[int, ParsedMessage]]) -> None:
+        assign: dict[int, int] = {}
+        new_threads: list[int] = []
+        key_rows: dict[str, int] = {}
+        merges: list[tuple[int, int]] = []
+        for mid, p in sorted(new, key=lambda x: (x[1].date is None, x[1].date or datetime.min)):
+            ids = [k for k in ([p.message_id] if p.message_id else []) + p.references +
+                   ([p.in_reply_to] if p.in_reply_to else [])]
+            found = sorted({self.tkeys[k] for k in ids if k in self.tkeys})
+            tid = found[0] if found else None
+            for other in found[1:]:
+                merges.append((other, tid))
+                self._merge_in_cache(other, tid)
+            skey = "s:" + p.subject_norm[:900] if len(p.subject_norm) >= 3 else None
+            if tid is None and skey and skey in self.tkeys:
+                cand = self.tkeys[skey]
+                last = self.tlast.get(cand)
+                if p.date is None or last is None or abs(p.date - last) <= SUBJECT_WINDOW:
+                    tid = cand
+            if tid is None:
+                tid = self.next_thread
+                self.next_thread += 1
+                new_threads.append(tid)
+                self.tlast[tid] = p.date
+            elif p.date and (self.tlast.get(tid) is None or p.date > self.tlast[tid]):
+                self.tlast[tid] = p.date
+            assign[mid] = tid
+            for k in ids:
+                if self.tkeys.get(k) != tid:
+                    self.tkeys[k] = tid
+                    key_rows[k] = tid
+            if skey:
+                self.tkeys[skey] = tid
+                key_rows[skey] = tid
+        if new_threads:
+            conn.execute(insert(threads), [{"id": t, "message_count": 0, "sent_count": 0, "received_count": 0}
+                                           for t in new_threads])
+        for old, keep in merges:
+            conn.execute(update(messages).where(messages.c.thread_id == old).values(thread_id=keep))
+            conn.execute(update(thread_keys).where(thread_keys.c.thread_id == old).values(thread_id=keep))
+            conn.execute(delete(threads).where(threads.c.id == old))
+            self.touched_threads.discard(old)
+            self.touched_threads.add(keep)
+        conn.execute(update(messages).where(messages.c.id == bindparam("mid")).values(thread_id=bindparam("tid")),
+                     [{"mid": m, "tid": t} for m, t in assign.items()])
+        if key_rows:
+            existing = set()
+            keys = list(key_rows)
+            for i in range(0, len(keys), 500):
+                existing |= {r.key for r in conn.execute(select(thread_keys.c.key).where(
+                    thread_keys.c.key.in_(keys[i:i + 500])))}
+            ins = [{"key": k, "thread_id": t} for k, t in key_rows.items() if k not in existing]
+            upd = [{"k": k, "t": t} for k, t in key_rows.items() if k in existing]
+            if ins:
+                conn.execute(insert(thread_keys), ins)
+            if upd:
+                conn.execute(update(thread_keys).where(thread_keys.c.key == bindparam("k"))
+                             .values(thread_id=bindparam("t")), upd)
+        touched = set(assign.values())
+        self.touched_threads |= touched
+        refresh_threads(conn, touched)
+
+    def _merge_in_cache(self, old: int, keep: int) -> None:
+        for k, t in list(self.tkeys.items()):
+            if t == old:
+                self.tkeys[k] = keep
+        last_old, last_keep = self.tlast.pop(old, None), self.tlast.get(keep)
+        if last_old and (last_keep is None or last_old > last_keep):
+            self.tlast[keep] = last_old
+
+
+def direction_of(sender: str | None, recipients: set[str], me: set[str]) -> str:
+    """``sent`` when I wrote it to someone, ``self`` between my own addresses, else ``received``."""
+    if sender and sender in me:
+        return "sent" if recipients - me else "self"
+    return "received"
+
+
+def refresh_threads(conn, thread_ids: Iterable[int]) -> None:
+    """Recompute each thread's counts, first/last message, who wrote last and who owes a reply."""
+    ids = sorted(set(thread_ids))
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        rows = conn.execute(
+            select(messages.c.id, messages.c.thread_id, messages.c.date, messages.c.direction,
+                   messages.c.from_address_id, messages.c.automated, messages.c.subject)
+            .where(messages.c.thread_id.in_(chunk))
+        ).all()
+        by_thread: dict[int, list] = {}
+        for r in rows:
+            by_thread.setdefault(r.thread_id, []).append(r)
+        updates = []
+        for tid in chunk:
+            msgs = by_thread.get(tid)
+            if not msgs:
+                continue
+            msgs.sort(key=lambda r: (r.date is None, r.date or datetime.min, r.id))
+            dated = [m for m in msgs if m.date is not None]
+            first = dated[0] if dated else msgs[0]
+            last = dated[-1] if dated else msgs[-1]
+            personal = [m for m in msgs if m.automated is None]
+            sent = sum(1 for m in msgs if m.direction == "sent")
+            received = sum(1 for m in msgs if m.direction == "received")
+            awaiting = None
+            if last.automated is None and personal:
+                if last.direction == "received":
+                    awaiting = "me"
+                elif last.direction == "sent":
+                    awaiting = "them"
+            updates.append({"tid": tid, "subject": first.subject, "first_at": first.date, "last_at": last.date,
+                            "message_count": len(msgs), "sent_count": sent, "received_count": received,
+                            "last_message_id": last.id, "last_from_address_id": last.from_address_id,
+                            "awaiting": awaiting})
+        if updates:
+            conn.execute(update(threads).where(threads.c.id == bindparam("tid")).values(
+                subject=bindparam("subject"), first_at=bindparam("first_at"), last_at=bindparam("last_at"),
+                message_count=bindparam("message_count"), sent_count=bindparam("sent_count"),
+                received_count=bindparam("received_count"), last_message_id=bindparam("last_message_id"),
+                last_from_address_id=bindparam("last_from_address_id"), awaiting=bindparam("awaiting")), updates)
+
+
+def refresh_directions(conn) -> int:
+    """Recompute every message's direction from the current set of my addresses; return rows changed."""
+    me = my_addresses(conn)
+    me_ids = {r.id for r in conn.execute(select(addresses.c.id).where(addresses.c.email.in_(me)))} if me else set()
+    rows = conn.execute(select(messages.c.id, messages.c.from_address_id, messages.c.direction)).all()
+    recips: dict[int, set[int]] = {}
+    if me_ids:
+        for r in conn.execute(select(participants.c.message_id, participants.c.address_id)
+                              .where(participants.c.role.in_(("to", "cc", "bcc")))):
+            recips.setdefault(r.message_id, set()).add(r.address_id)
+    changes = []
+    for r in rows:
+        if r.from_address_id in me_ids:
+            d = "sent" if recips.get(r.id, set()) - me_ids else "self"
+        else:
+            d = "received"
+        if d != r.direction:
+            changes.append({"mid": r.id, "d": d})
+    if changes:
+        conn.execute(update(messages).where(messages.c.id == bindparam("mid")).values(direction=bindparam("d")),
+                     changes)
+        tids = {r.thread_id for r in conn.execute(select(messages.c.thread_id).where(
+            messages.c.id.in_([c["mid"] for c in changes])))} if len(changes) < 30000 else \
+            {r.id for r in conn.execute(select(threads.c.id))}
+        refresh_threads(conn, [t for t in tids if t is not None])
+    return len(changes)
+
+
+def folder_state_json(state: dict) -> str:
+    return json.dumps(state, sort_keys=True)
