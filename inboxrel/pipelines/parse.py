@@ -34,7 +34,7 @@ CLASSIFY_HEADERS = (
 # Header fields an IMAP header-only fetch must ask for.
 HEADER_FIELDS = (
     "message-id", "date", "from", "sender", "to", "cc", "bcc", "reply-to", "subject", "in-reply-to",
-    "references", "content-type", *CLASSIFY_HEADERS,
+    "references", "content-type", "x-from", *CLASSIFY_HEADERS,
 )
 
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|vs|antw|tr|rif|r)\s*(\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)+", re.I)
@@ -236,6 +236,11 @@ def parse_message(raw: bytes, *, headers_only: bool = False, size: int | None = 
         raise ParseError("no From, To, Date, Subject or Message-ID header: not an email message")
 
     from_list = _addresses(msg, "from") or _addresses(msg, "sender")
+    if from_list and not from_list[0][0]:
+        # Exchange/Notes exports (Enron) keep the display name in X-From when From has none
+        x_from = decode_text(msg.get("x-from"))
+        if x_from and "@" not in x_from and "<" not in x_from and len(x_from) < 100:
+            from_list[0] = (x_from, from_list[0][1])
     to, cc, bcc = _addresses(msg, "to"), _addresses(msg, "cc"), _addresses(msg, "bcc")
     date, offset = parse_date(msg.get("date"))
     if from_list == [] and not to and not cc and date is None:

@@ -1,0 +1,126 @@
+"""What every command shares: the application context, error handling, output options and progress bars.
+
+Kept apart from ``cli.py`` so command modules (``inboxrel/commands/*``) can use it without circular imports.
+Heavy libraries (SQLAlchemy, rich, spaCy) are imported inside functions, so ``inboxrel --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from functools import cached_property
+
+import click
+
+from inboxrel.errors import AmbiguousError, InboxrelError
+
+
+class App:
+    """Settings, the fixed "now" and the store, created on first use by a command."""
+
+    def __init__(self, db: str | None, config: str | None, now: str | None):
+        self._db = db
+        self._config = config
+        self._now = now
+        self._engine = None
+
+    @cached_property
+    def settings(self):
+        from inboxrel.config import load_settings
+
+        return load_settings(self._config, self._db)
+
+    @cached_property
+    def now(self) -> datetime:
+        from inboxrel.clock import parse_datetime, utcnow
+
+        return parse_datetime(self._now) if self._now else utcnow()
+
+    def engine(self, *, create: bool = True):
+        if self._engine is None:
+            from inboxrel.db import open_store
+
+            self._engine = open_store(self.settings.db_url, create=create)
+        return self._engine
+
+    def lock(self):
+        from inboxrel.db import store_lock
+
+        return store_lock(self.settings.db_url, self.settings.data_dir)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+class InboxrelGroup(click.Group):
+    """A click group that turns expected errors into one line on stderr and a non-zero exit status."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except AmbiguousError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            for cand in exc.candidates:
+                click.echo(f"  {cand}", err=True)
+            ctx.exit(exc.exit_code)
+        except InboxrelError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; everything saved before this point is kept.", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            ctx.exit(0)
+
+    def list_commands(self, ctx):  # keep the order commands were added in, grouped by purpose
+        return list(self.commands)
+
+
+def format_option(*choices: str, default: str = "table"):
+    return click.option("--format", "fmt", type=click.Choice(choices), default=default, show_default=True,
+                        help="Output format.")
+
+
+def emit(text: str) -> None:
+    click.echo(text.rstrip("\n"))
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+class BarProgress:
+    """A rich progress bar per folder on stderr; silent when stderr is not a terminal or when quiet."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled and is_terminal()
+        self._progress = None
+        self._task = None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(TextColumn("{task.description:<30}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._progress:
+            self._progress.stop()
+
+    def folder_start(self, name: str, total: int | None) -> None:
+        if self._progress:
+            self._task = self._progress.add_task(name[-30:], total=total)
+
+    def advance(self, n: int) -> None:
+        if self._progress and self._task is not None:
+            self._progress.advance(self._task, n)
+
+    def folder_done(self, summary) -> None:
+        if self._progress and self._task is not None:
+            task = self._progress.tasks[-1]
+            self._progress.update(self._task, total=task.completed)
+            self._task = None

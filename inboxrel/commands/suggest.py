@@ -1,0 +1,3 @@
+"""Placeholder: commands of this area are added here."""
+
+COMMANDS = []

@@ -1,0 +1,1 @@
+"""Read side: queries that return plain rows (metrics, people, threads, stats) and their renderers."""

@@ -1,0 +1,1 @@
+"""Dovecot IMAP server fixtures (owned by the IMAP ingestion work)."""
