@@ -1,7 +1,17 @@
 """Accounts, folders, messages, where each copy lives, who took part, threads, and the quarantine."""
 
 from sqlalchemy import (
-    Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
 )
 
 from inboxrel.models.base import metadata

@@ -6,13 +6,13 @@ and a known file is skipped without being read; ``full=True`` re-reads everythin
 
 from __future__ import annotations
 
+import os
+import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from email.utils import getaddresses
 
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from inboxrel.clock import to_db
 from inboxrel.models import folders
 from inboxrel.pipelines import identity
 from inboxrel.pipelines.local import LocalFolder, count_items, discover_folders, is_sent_name, iter_items
-from inboxrel.pipelines.parse import ParseError, normalize_address, parse_message
+from inboxrel.pipelines.parse import normalize_address, parse_raw_items
 from inboxrel.pipelines.save import (
     BatchResult,
     Item,
@@ -33,7 +33,10 @@ from inboxrel.pipelines.save import (
 )
 
 BATCH = 500
-SAMPLE = 300  # messages per sent folder read up front to learn my addresses before saving
+CHUNK = 100  # messages per parse job sent to a worker process
+POOL_MIN = 400  # fewer messages than this are parsed in-process
+IN_FLIGHT = 12  # parse jobs queued ahead, so workers keep parsing while the main process writes a batch
+SAMPLE = 100  # messages per sent folder read up front to learn my addresses before saving
 
 
 @dataclass
@@ -98,21 +101,22 @@ def folder_kind(name: str, sent_folders: Iterable[str]) -> str:
     return "sent" if is_sent_name(name) else "received"
 
 
+_FROM_LINE = re.compile(rb"(?mi)^from:[ \t]*(.*(?:\r?\n[ \t]+.*)*)")
+
+
 def sample_senders(folder: LocalFolder, limit: int = SAMPLE) -> Counter:
-    """Count From addresses over the first messages of a folder, reading headers only."""
-    parser = BytesHeaderParser(policy=compat32)
+    """Count From addresses over the first messages of a folder, reading only the From header line."""
     counts: Counter = Counter()
     for n, item in enumerate(iter_items(folder)):
         if n >= limit:
             break
         if item.raw is None:
             continue
-        try:
-            head = item.raw.split(b"\n\n", 1)[0]
-            addrs = getaddresses([str(v) for v in parser.parsebytes(head).get_all("from") or []])
-        except Exception:
+        head = item.raw[: item.raw.find(b"\n\n") if b"\n\n" in item.raw[:65536] else 65536]
+        m = _FROM_LINE.search(head)
+        if not m:
             continue
-        for _, a in addrs[:1]:
+        for _, a in getaddresses([m.group(1).decode("latin-1")])[:1]:
             email = normalize_address(a)
             if email:
                 counts[email] += 1
@@ -169,54 +173,114 @@ def import_path(
             summary.discovered += identity.add_my_addresses(engine, account_id, guess, "discovered", evidence)
 
     writer = MailWriter(engine, account_id, now=now, store_bodies=store_bodies)
-    for f, state, unchanged in plan:
-        kind = kinds[f.name]
-        fs = FolderSummary(name=f.name, kind=kind)
-        summary.folders.append(fs)
-        folder_id = ensure_folder(engine, account_id, f.name, kind, source=str(f.path))
-        if unchanged:
-            fs.skipped = True
+    pending = sum(count_items(f) or POOL_MIN for f, _, unchanged in plan if not unchanged)
+    with ParserPool(enabled=pending >= POOL_MIN) as pool:
+        for f, state, unchanged in plan:
+            fs = FolderSummary(name=f.name, kind=kinds[f.name])
+            summary.folders.append(fs)
+            folder_id = ensure_folder(engine, account_id, f.name, fs.kind, source=str(f.path))
+            if unchanged:
+                fs.skipped = True
+                progress.folder_done(fs)
+                continue
+            progress.folder_start(f.name, count_items(f))
+            known = set() if full else writer.known_keys(folder_id)
+            _import_folder(writer, folder_id, f, state, known, fs, now, pool, progress, after_batch)
             progress.folder_done(fs)
-            continue
-        progress.folder_start(f.name, count_items(f))
-        known = set() if full else writer.known_keys(folder_id)
-        batch: list[Item] = []
-
-        def flush(final: bool) -> None:
-            state_values = {"source_state": state, "last_sync_at": to_db(now), "last_success_at": to_db(now),
-                            "last_error": None} if final else None
-            res: BatchResult = writer.save_batch(folder_id, batch, state_values)
-            fs.new += res.new
-            fs.duplicates += res.duplicates
-            fs.quarantined += res.quarantined
-            if after_batch and res.saved:
-                after_batch(res.saved)
-            progress.advance(len(batch))
-            batch.clear()
-
-        for raw_item in iter_items(f, known):
-            if raw_item.raw is None:
-                batch.append(Item(key=raw_item.key, error=raw_item.error, path=raw_item.path))
-            else:
-                try:
-                    parsed = parse_message(raw_item.raw)
-                    batch.append(Item(key=raw_item.key, parsed=parsed, path=raw_item.path))
-                except ParseError as exc:
-                    batch.append(Item(key=raw_item.key, error=str(exc), path=raw_item.path, raw=raw_item.raw))
-            if len(batch) >= BATCH:
-                flush(False)
-        flush(True)
-        progress.folder_done(fs)
 
     if summary.new or full:
-        for email, _, _ in identity.discover_me(engine, account_id):
-            summary.discovered.append(email)
-        with engine.begin() as conn:
-            refresh_directions(conn)
-        summary.merges = identity.merge_people_automatically(engine, now)
-        identity.refresh_people(engine)
+        settle_identities(engine, account_id, now, summary)
     with engine.connect() as conn:
         summary.me = sorted(my_addresses(conn, account_id))
     summary.discovered = sorted(set(summary.discovered))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _import_folder(writer, folder_id, folder, state, known, fs, now, pool, progress, after_batch) -> None:
+    batch: list[Item] = []
+
+    def flush(final: bool) -> None:
+        # The folder's state is written with its last batch only: a run killed before then re-lists the
+        # folder next time and skips the files already saved.
+        state_values = {"source_state": state, "last_sync_at": to_db(now), "last_success_at": to_db(now),
+                        "last_error": None} if final else None
+        res: BatchResult = writer.save_batch(folder_id, batch, state_values)
+        fs.new += res.new
+        fs.duplicates += res.duplicates
+        fs.quarantined += res.quarantined
+        if after_batch and res.saved:
+            after_batch(res.saved)
+        progress.advance(len(batch))
+        batch.clear()
+
+    for key, path, parsed, error, raw in pool.parse(iter_items(folder, known)):
+        batch.append(Item(key=key, parsed=parsed, error=error, path=path, raw=raw))
+        if len(batch) >= BATCH:
+            flush(False)
+    flush(True)
+
+
+def settle_identities(engine, account_id: int, now: datetime, summary: ImportSummary | None = None) -> None:
+    """After new mail: confirm my addresses, fix directions, merge people, refresh primary addresses."""
+    for email, _, _ in identity.discover_me(engine, account_id):
+        if summary is not None:
+            summary.discovered.append(email)
+    with engine.begin() as conn:
+        refresh_directions(conn)
+    merges = identity.merge_people_automatically(engine, now)
+    if summary is not None:
+        summary.merges = merges
+    identity.refresh_people(engine)
+
+
+class ParserPool:
+    """Parse in worker processes while the main process reads files and writes the store.
+
+    Parsing is most of an import's CPU time; with two cores a worker keeps the writer busy. Small imports
+    parse in-process (starting workers costs more than it saves).
+    """
+
+    def __init__(self, enabled: bool, workers: int | None = None):
+        self.enabled = enabled and (os.cpu_count() or 1) > 1
+        self.workers = workers or min(2, os.cpu_count() or 1)
+        self._executor = None
+
+    def __enter__(self):
+        if self.enabled:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        return self
+
+    def __exit__(self, *exc):
+        if self._executor:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def parse(self, raw_items):
+        """Yield (key, path, parsed, error, raw) in input order."""
+        chunks = _chunks(((r.key, r.path, r.raw, r.error) for r in raw_items), CHUNK)
+        if self._executor is None:
+            for chunk in chunks:
+                yield from parse_raw_items(chunk)
+            return
+        in_flight = deque()
+        for chunk in chunks:
+            in_flight.append(self._executor.submit(parse_raw_items, chunk))
+            if len(in_flight) > IN_FLIGHT:
+                yield from in_flight.popleft().result()
+        while in_flight:
+            yield from in_flight.popleft().result()
+
+
+def _chunks(iterable, size):
+    chunk = []
+    for x in iterable:
+        chunk.append(x)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -94,19 +94,41 @@ def decode_text(value: str | None) -> str:
         return ""
     value = str(value)
     if "=?" not in value:
-        return _WS.sub(" ", value).strip()
+        return " ".join(value.split())
     try:
         return _WS.sub(" ", str(make_header(decode_header(value)))).strip()
     except Exception:
         return _WS.sub(" ", value).strip()
 
 
-def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    values = msg.get_all(name)
+_SIMPLE_ADDR = re.compile(r"^\s*(?:([^<>,]*?)\s*<([^<>\s,]+)>|([^<>\s,]+))\s*$")
+
+
+def _split_simple(value: str) -> list[tuple[str, str]] | None:
+    """Fast path for plain lists like 'a@x.com, Bob <b@y.com>'; None when quoting or groups need the full parser."""
+    if any(c in value for c in '"()\\:;[') or "=?" in value:
+        return None
+    out = []
+    for chunk in value.split(","):
+        if not chunk.strip():
+            continue
+        m = _SIMPLE_ADDR.match(chunk)
+        if not m:
+            return None
+        out.append(((m.group(1) or "").strip(), m.group(2) or m.group(3)))
+    return out
+
+
+def _addresses(values: list[str] | None) -> list[tuple[str, str]]:
     if not values:
         return []
+    pairs: list[tuple[str, str]] = []
+    for v in values:
+        v = str(v)
+        simple = _split_simple(v)
+        pairs.extend(simple if simple is not None else getaddresses([v]))
     out, seen = [], set()
-    for display, addr in getaddresses([str(v) for v in values]):
+    for display, addr in pairs:
         email = normalize_address(addr)
         if email and email not in seen:
             seen.add(email)
@@ -217,7 +239,7 @@ def build_fingerprint(p: ParsedMessage) -> str:
 
 
 def body_hash(text: str) -> str:
-    return hashlib.sha1(_WS.sub(" ", text).strip().encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha1(" ".join(text.split()).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def parse_message(raw: bytes, *, headers_only: bool = False, size: int | None = None) -> ParsedMessage:
@@ -228,30 +250,36 @@ def parse_message(raw: bytes, *, headers_only: bool = False, size: int | None = 
         msg = message_from_bytes(raw, policy=compat32)
     except Exception as exc:  # the stdlib parser is lenient; this is rare
         raise ParseError(f"unparseable message: {type(exc).__name__}: {exc}") from None
-    keys = msg.keys()
-    if not keys:
+    fields: dict[str, list[str]] = {}
+    for name, value in msg._headers:  # one pass; Message.get() rescans every header on each call
+        fields.setdefault(name.lower(), []).append(value)
+    if not fields:
         raise ParseError("no RFC 822 header lines at the start of the message")
     # Garbage or a body without headers parses as a message whose only "header" lines are defects.
-    if not any(k.lower() in ("from", "to", "date", "message-id", "subject", "sender", "received") for k in keys):
+    if not fields.keys() & {"from", "to", "date", "message-id", "subject", "sender", "received"}:
         raise ParseError("no From, To, Date, Subject or Message-ID header: not an email message")
 
-    from_list = _addresses(msg, "from") or _addresses(msg, "sender")
+    def first(name: str) -> str | None:
+        values = fields.get(name)
+        return str(values[0]) if values else None
+
+    from_list = _addresses(fields.get("from")) or _addresses(fields.get("sender"))
     if from_list and not from_list[0][0]:
         # Exchange/Notes exports (Enron) keep the display name in X-From when From has none
-        x_from = decode_text(msg.get("x-from"))
+        x_from = decode_text(first("x-from"))
         if x_from and "@" not in x_from and "<" not in x_from and len(x_from) < 100:
             from_list[0] = (x_from, from_list[0][1])
-    to, cc, bcc = _addresses(msg, "to"), _addresses(msg, "cc"), _addresses(msg, "bcc")
-    date, offset = parse_date(msg.get("date"))
+    to, cc, bcc = _addresses(fields.get("to")), _addresses(fields.get("cc")), _addresses(fields.get("bcc"))
+    date, offset = parse_date(first("date"))
     if from_list == [] and not to and not cc and date is None:
         raise ParseError("no usable From, To, Cc or Date: nothing to attribute this message to")
-    subject_raw = decode_text(msg.get("subject"))
-    mids = _msgids(msg.get("message-id"))
-    refs = _msgids(msg.get("references"))
-    irt = _msgids(msg.get("in-reply-to"))
+    subject_raw = decode_text(first("subject"))
+    mids = _msgids(first("message-id"))
+    refs = _msgids(" ".join(str(v) for v in fields.get("references", [])))
+    irt = _msgids(first("in-reply-to"))
     headers = {}
     for name in CLASSIFY_HEADERS:
-        value = msg.get(name)
+        value = first(name)
         if value is not None:
             headers[name] = decode_text(value)[:500]
     parsed = ParsedMessage(
@@ -265,7 +293,7 @@ def parse_message(raw: bytes, *, headers_only: bool = False, size: int | None = 
         to=to,
         cc=cc,
         bcc=bcc,
-        reply_to=_addresses(msg, "reply-to"),
+        reply_to=_addresses(fields.get("reply-to")),
         in_reply_to=irt[0] if irt else None,
         references=refs,
         headers=headers,
@@ -283,3 +311,17 @@ def parse_message(raw: bytes, *, headers_only: bool = False, size: int | None = 
         parsed.body_hash = body_hash(parsed.body)
     parsed.fingerprint = build_fingerprint(parsed)
     return parsed
+
+
+def parse_raw_items(raws: list[tuple[str, str | None, bytes | None, str | None]]) -> list:
+    """Parse a chunk of (key, path, raw, read_error) in a worker process: (key, path, parsed, error, raw)."""
+    out = []
+    for key, path, raw, error in raws:
+        if raw is None:
+            out.append((key, path, None, error, None))
+            continue
+        try:
+            out.append((key, path, parse_message(raw), None, None))
+        except ParseError as exc:
+            out.append((key, path, None, str(exc), raw))
+    return out

@@ -37,6 +37,15 @@ SUBJECT_WINDOW = timedelta(days=30)  # replies without References join a same-su
 ROLES = (("from", "from_"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc"), ("reply-to", "reply_to"))
 
 
+def role_pairs(p: ParsedMessage):
+    """(role, display name, address) for every participant of a parsed message."""
+    if p.from_:
+        yield "from", p.from_[0], p.from_[1]
+    for role, attr in ROLES[1:]:
+        for name, email in getattr(p, attr):
+            yield role, name, email
+
+
 @dataclass
 class Item:
     """One copy of a message handed to the save stage: parsed, or with the reason it could not be."""
@@ -187,24 +196,22 @@ class MailWriter:
             self._save_addresses(conn, [p for _, p in new_items])
             rows = [self._message_row(p, now_db) for _, p in new_items]
             out = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
-            for (item, p), row in zip(new_items, out):
+            for (_item, p), row in zip(new_items, out):
                 ids[id(p)] = row.id
                 if p.message_id:
                     self.by_msgid[p.message_id] = row.id
                 self.by_fp[p.fingerprint] = row.id
                 res.saved.append((row.id, p))
             part_rows = []
-            for (item, p) in new_items:
+            for (_item, p) in new_items:
                 mid = ids[id(p)]
                 seen = set()
-                for role, attr in ROLES:
-                    value = getattr(p, attr)
-                    for name, email in ([value] if attr == "from_" and value else [] if attr == "from_" else value):
-                        if (email, role) in seen:
-                            continue
-                        seen.add((email, role))
-                        part_rows.append({"message_id": mid, "address_id": self.addr[email], "role": role,
-                                          "name": name or None})
+                for role, name, email in role_pairs(p):
+                    if (email, role) in seen:
+                        continue
+                    seen.add((email, role))
+                    part_rows.append({"message_id": mid, "address_id": self.addr[email], "role": role,
+                                      "name": name or None})
             if part_rows:
                 conn.execute(insert(participants), part_rows)
             self._thread(conn, [(ids[id(p)], p) for _, p in new_items])
@@ -224,11 +231,9 @@ class MailWriter:
     def _save_addresses(self, conn, parsed: list[ParsedMessage]) -> None:
         names: dict[str, str] = {}
         for p in parsed:
-            for role, attr in ROLES:
-                value = getattr(p, attr)
-                for name, email in ([value] if attr == "from_" and value else [] if attr == "from_" else value):
-                    if email not in self.addr and (email not in names or (name and not names[email])):
-                        names[email] = name
+            for _role, name, email in role_pairs(p):
+                if email not in self.addr and (email not in names or (name and not names[email])):
+                    names[email] = name
         if not names:
             return
         now_db = to_db(self.now)
@@ -240,10 +245,9 @@ class MailWriter:
         addr_rows = [{"email": e, "name": names[e] or None, "person_id": pid, "automated": classify_sender(e)}
                      for e, pid in zip(emails, pids)]
         out = conn.execute(insert(addresses).returning(addresses.c.id, sort_by_parameter_order=True), addr_rows)
-        for e, pid, row in zip(emails, pids, out):
+        for e, row in zip(emails, out):
             self.addr[e] = row.id
-        conn.execute(update(people).where(people.c.id == bindparam("pid")).values(primary_address_id=bindparam("aid")),
-                     [{"pid": pid, "aid": self.addr[e]} for e, pid in zip(emails, pids)])
+        # people.primary_address_id is set by identity.refresh_people once the import settles
 
     def _message_row(self, p: ParsedMessage, now_db) -> dict:
         sender = p.from_[1] if p.from_ else None
