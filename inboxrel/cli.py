@@ -60,6 +60,19 @@ def import_cmd(app: App, path, account, me, sent_folder, full, no_signals, quiet
       inboxrel import ~/mail/archive.mbox --account personal
       inboxrel import enron/allen-p/maildir --account allen-p --format json
     """
+    if not full:
+        from inboxrel.pipelines.quickcheck import unchanged_folders
+
+        same = unchanged_folders(app.settings.db_url, path, account)
+        if same is not None:
+            if fmt == "json":
+                import json
+
+                emit(json.dumps({"account": account, "imported": 0, "duplicates": 0, "quarantined": 0,
+                                 "folders_skipped": len(same), "unchanged": True}))
+            elif not quiet:
+                emit(f"nothing new: {len(same)} folders unchanged since the last import")
+            return
     from inboxrel.pipelines.importer import import_path
 
     engine = app.engine()
