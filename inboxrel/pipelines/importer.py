@@ -205,7 +205,7 @@ def _import_folder(writer, folder_id, folder, state, known, fs, now, pool, progr
         # folder next time and skips the files already saved.
         state_values = {"source_state": state, "last_sync_at": to_db(now), "last_success_at": to_db(now),
                         "last_error": None} if final else None
-        res: BatchResult = writer.save_batch(folder_id, batch, state_values)
+        res = save_resilient(writer, folder_id, batch, state_values)
         fs.new += res.new
         fs.duplicates += res.duplicates
         fs.quarantined += res.quarantined
@@ -219,6 +219,34 @@ def _import_folder(writer, folder_id, folder, state, known, fs, now, pool, progr
         if len(batch) >= BATCH:
             flush(False)
     flush(True)
+
+
+def save_resilient(writer: MailWriter, folder_id: int, batch: list[Item], state_values) -> BatchResult:
+    """Save a batch; if the store rejects it, save message by message and quarantine the ones it rejects.
+
+    One bad message must never stop a run: a value the database cannot hold (an over-long header, a
+    control character PostgreSQL refuses) costs that message, not the batch.
+    """
+    from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, StatementError
+
+    try:
+        return writer.save_batch(folder_id, batch, state_values)
+    except (DataError, IntegrityError, ProgrammingError, StatementError, UnicodeError, ValueError):
+        pass
+    total = BatchResult()
+    for i, item in enumerate(batch):
+        last = state_values if i == len(batch) - 1 else None
+        try:
+            res = writer.save_batch(folder_id, [item], last)
+        except (DataError, IntegrityError, ProgrammingError, StatementError, UnicodeError, ValueError) as exc:
+            reason = f"cannot be stored: {type(getattr(exc, 'orig', None) or exc).__name__}: " \
+                     f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:200]}"
+            res = writer.save_batch(folder_id, [Item(key=item.key, error=reason, path=item.path, raw=item.raw)], last)
+        total.new += res.new
+        total.duplicates += res.duplicates
+        total.quarantined += res.quarantined
+        total.saved += res.saved
+    return total
 
 
 def settle_identities(engine, account_id: int, now: datetime, summary: ImportSummary | None = None) -> None:

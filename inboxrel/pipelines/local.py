@@ -239,7 +239,9 @@ def _iter_mbox(path: Path, known_keys) -> Iterator[RawItem]:
         prev_blank = line.strip() == b""
         pos += len(line)
     if not starts:
-        yield RawItem("0", str(path), None, "mbox file without any 'From ' envelope line")
+        # a single message saved with an .mbox name but no envelope line
+        if "0" not in known_keys:
+            yield RawItem("0", str(path), data)
         return
     starts.append(len(data))
     seen: dict[str, int] = {}

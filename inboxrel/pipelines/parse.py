@@ -71,9 +71,20 @@ class ParsedMessage:
     fingerprint: str = ""
 
 
+def clean_text(value: str) -> str:
+    """Undo the parser's surrogate escapes of raw 8-bit header bytes: UTF-8 if it is, else Latin-1."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    raw = value.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def normalize_address(addr: str) -> str | None:
     """Lower-case, trimmed address, or None when it is not an address at all."""
-    addr = addr.strip().strip("<>'\"").strip().lower()
+    addr = clean_text(addr).strip().strip("<>'\"").strip().lower()
     if addr.startswith("mailto:"):
         addr = addr[7:]
     if "@" not in addr or " " in addr or len(addr) > 320:
@@ -92,7 +103,7 @@ def decode_text(value: str | None) -> str:
     """Decode RFC 2047 words in a header value; never raises."""
     if not value:
         return ""
-    value = str(value)
+    value = clean_text(str(value))
     if "=?" not in value:
         return " ".join(value.split())
     try:
@@ -219,10 +230,11 @@ def _body_with_mailparser(raw: bytes) -> tuple[str, list[bytes]]:
 def _msgids(value: str | None) -> list[str]:
     if not value:
         return []
-    found = _MSGID.findall(str(value))
+    value = clean_text(str(value))
+    found = _MSGID.findall(value)
     if not found:
-        found = [tok for tok in str(value).split() if "@" in tok]
-    return [f.strip("<>") for f in found]
+        found = [tok for tok in value.split() if "@" in tok]
+    return [f.strip("<>")[:900] for f in found]
 
 
 def build_fingerprint(p: ParsedMessage) -> str:
@@ -324,4 +336,7 @@ def parse_raw_items(raws: list[tuple[str, str | None, bytes | None, str | None]]
             out.append((key, path, parse_message(raw), None, None))
         except ParseError as exc:
             out.append((key, path, None, str(exc), raw))
+        except (RecursionError, MemoryError, LookupError, ValueError, TypeError, AttributeError) as exc:
+            # a pathological MIME tree (nesting, a broken charset) must cost one message, not the run
+            out.append((key, path, None, f"unparseable message: {type(exc).__name__}: {str(exc)[:200]}", raw))
     return out

@@ -288,6 +288,12 @@ class MailWriter:
             for other in found[1:]:
                 merges.append((other, tid))
                 self._merge_in_cache(other, tid)
+                for m, t in assign.items():  # earlier messages of this batch already placed in ``other``
+                    if t == other:
+                        assign[m] = tid
+                for k, t in key_rows.items():
+                    if t == other:
+                        key_rows[k] = tid
             skey = "s:" + p.subject_norm[:900] if len(p.subject_norm) >= 3 else None
             if tid is None and skey and skey in self.tkeys:
                 cand = self.tkeys[skey]

@@ -60,7 +60,7 @@ class PersonMetrics:
         return d
 
 
-def _pairs(now: datetime):
+def correspondence_pairs(now: datetime | None = None):
     """Subqueries of distinct (person, message) pairs in each direction."""
     not_list = or_(messages.c.automated.is_(None), messages.c.automated != "list")
     received = (
@@ -92,7 +92,7 @@ def _aggregate(sq, now: datetime):
 
 def compute_metrics(conn, now: datetime, person_ids=None, *, detail: bool = False) -> dict[int, PersonMetrics]:
     """Metrics for every person (or only ``person_ids``), excluding me. ``detail`` adds reply latencies."""
-    r, s = _pairs(now)
+    r, s = correspondence_pairs(now)
     q_people = (select(people.c.id, people.c.name, people.c.automated, addresses.c.email)
                 .select_from(people.outerjoin(addresses, addresses.c.id == people.c.primary_address_id))
                 .where(people.c.is_me.is_(False)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union
 
 from inboxrel.clock import as_utc, iso
 from inboxrel.models import (
@@ -20,7 +20,7 @@ from inboxrel.models import (
     threads,
 )
 from inboxrel.pipelines.identity import resolve_person
-from inboxrel.report.metrics import compute_metrics
+from inboxrel.report.metrics import compute_metrics, correspondence_pairs
 
 PEOPLE_FIELDS = ["name", "email", "emails", "sent", "received", "sent_90d", "received_90d", "first_at", "last_at",
                  "last_sent_at", "last_received_at", "threads", "two_way_threads", "automated"]
@@ -109,9 +109,7 @@ def stats(conn, now: datetime) -> dict:
         "self": by_dir.get("self", 0),
         "automated": count(select(func.count()).where(messages.c.automated.is_not(None))),
         "copies": count(select(func.count()).select_from(locations)),
-        "people": count(select(func.count()).select_from(people).where(
-            people.c.is_me.is_(False), people.c.id.in_(select(addresses.c.person_id).join(
-                participants, participants.c.address_id == addresses.c.id)))),
+        "people": count(correspondents_count()),
         "addresses": count(select(func.count()).select_from(addresses)),
         "threads": count(select(func.count()).select_from(threads)),
         "quarantined": count(select(func.count()).select_from(quarantine)),
@@ -121,6 +119,14 @@ def stats(conn, now: datetime) -> dict:
         "first_at": iso(first),
         "last_at": iso(last),
     }
+
+
+def correspondents_count():
+    """People I wrote to or who wrote to me (the same set ``people`` lists), as a scalar query."""
+    received, sent = correspondence_pairs(None)
+    both = union(select(received.c.pid), select(sent.c.pid)).subquery()
+    return select(func.count()).select_from(both).join(people, people.c.id == both.c.pid) \
+        .where(people.c.is_me.is_(False))
 
 
 def quarantine_rows(conn, limit: int | None = 100) -> list[dict]:
