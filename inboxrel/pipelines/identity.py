@@ -281,13 +281,16 @@ def resolve_person(conn, ref: str) -> int:
     row = conn.execute(select(addresses.c.person_id).where(addresses.c.email == ref_l)).first()
     if row:
         return row.person_id
-    exact = {r.id for r in conn.execute(select(people.c.id).where(func.lower(people.c.name) == ref_l))}
+    # people emptied by a merge keep their row (for undo) but no address: they are nobody now
+    live = people.c.id.in_(select(addresses.c.person_id))
+    exact = {r.id for r in conn.execute(select(people.c.id).where(func.lower(people.c.name) == ref_l, live))}
     if len(exact) == 1:
         return exact.pop()
     like = ref_l.replace("%", r"\%").replace("_", r"\_") + "%"
     by_addr = {r.person_id for r in conn.execute(select(addresses.c.person_id)
                                                  .where(addresses.c.email.like(like, escape="\\")))}
-    by_name = {r.id for r in conn.execute(select(people.c.id).where(func.lower(people.c.name).like(like, escape="\\")))}
+    by_name = {r.id for r in conn.execute(select(people.c.id).where(func.lower(people.c.name).like(like, escape="\\"),
+                                                                    live))}
     found = exact or (by_addr | by_name)
     if not found:
         raise NotFoundError(f"no person matches {ref!r}: try an email address, or `inboxrel people` to list them")
