@@ -5,22 +5,28 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime
 
 from inboxrel.clock import as_utc
 
 
-def _cell(value) -> str:
+_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?([+-]\d\d:\d\d|Z)?$")
+
+
+def _cell(value, full_time: bool = False) -> str:
     if value is None:
         return ""
+    if isinstance(value, str) and not full_time and _ISO.match(value):
+        return value[:10]  # tables show the day; JSON and CSV keep the full time
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, datetime):
-        return as_utc(value).strftime("%Y-%m-%d")
+        return as_utc(value).isoformat(timespec="seconds") if full_time else as_utc(value).strftime("%Y-%m-%d")
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, (list, tuple)):
-        return ", ".join(_cell(v) for v in value)
+        return ", ".join(_cell(v, full_time) for v in value)
     return str(value)
 
 
@@ -41,7 +47,7 @@ def render_csv(rows: list[dict], columns: list[str]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
+        writer.writerow([_cell(row.get(c), full_time=True) for c in columns])
     return buf.getvalue()
 
 
