@@ -18,6 +18,8 @@ from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_tz
 
+from inboxrel.pipelines.classify import classify_message
+
 UTC = timezone.utc
 
 # Dates before this are placeholders (Enron's 1979-12-31 Notes default) or broken two-digit years.
@@ -69,6 +71,7 @@ class ParsedMessage:
     size: int = 0
     body_hash: str | None = None
     fingerprint: str = ""
+    automated: str | None = None  # classify.classify_message of the headers and sender
 
 
 def clean_text(value: str) -> str:
@@ -322,6 +325,7 @@ def parse_message(raw: bytes, *, headers_only: bool = False, size: int | None = 
         parsed.body = parsed.body.replace("\x00", "")
         parsed.body_hash = body_hash(parsed.body)
     parsed.fingerprint = build_fingerprint(parsed)
+    parsed.automated = classify_message(headers, parsed.from_[1] if parsed.from_ else None)
     return parsed
 
 
