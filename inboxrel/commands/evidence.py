@@ -1,8 +1,223 @@
-"""Commands for conversation evidence (cues, logged calls, calendars). Filled in by the evidence work."""
+"""Commands for conversation evidence: cues, logged calls, call logs, calendars, re-analysis.
 
-COMMANDS = []
+The work is done in ``inboxrel.signals``; these commands only translate options and errors.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from inboxrel.clikit import App, emit, format_option, pass_app
+
+
+def _regions(app: App, engine, ids: list[int]) -> dict[int, str]:
+    """Per-message default region from the account's ``default_region`` setting (none: the global one)."""
+    per_account = {name: acct.default_region for name, acct in app.settings.accounts.items() if acct.default_region}
+    if not per_account or not ids:
+        return {}
+    from sqlalchemy import select
+
+    from inboxrel.models import accounts, messages
+
+    out = {}
+    with engine.connect() as conn:
+        for i in range(0, len(ids), 500):
+            for r in conn.execute(select(messages.c.id, accounts.c.name).join(accounts, accounts.c.id == messages.c.account_id)
+                                  .where(messages.c.id.in_(ids[i:i + 500]))):
+                if r.name in per_account:
+                    out[r.id] = per_account[r.name]
+    return out
 
 
 def signal_stage(app, engine):
     """The callback the import runs after each saved batch to extract conversation evidence, or None."""
-    return None
+
+    def after_batch(saved):
+        from inboxrel.signals.save import analyze_parsed
+
+        ids = [mid for mid, _ in saved]
+        analyze_parsed(engine, saved, now=app.now, region=app.settings.default_region,
+                       regions=_regions(app, engine, ids))
+
+    return after_batch
+
+
+# -- cues -----------------------------------------------------------------------------------------------
+
+@click.command("cues")
+@click.argument("file", type=click.File("r", encoding="utf-8"), required=False)
+@click.option("--eval", "eval_file", type=click.Path(exists=True, dir_okay=False),
+              help="Score against the labelled cues in this JSON Lines file instead.")
+@format_option("text", "json", default="text")
+def cues_cmd(file, eval_file, fmt):
+    """Find conversation cues in texts: JSON Lines {"id","date","text"} in, {"id","cues"} out.
+
+    Reads FILE, or standard input when no FILE is given. Each output line is
+    {"id": ..., "cues": [{"kind", "medium", "when"}]}: kind past|planned|request, medium
+    phone|video|in_person|unspecified, when YYYY-MM-DD or null. With --eval FILE, compares with the
+    "cues" in FILE and prints precision, recall and F1 for kind, kind+medium and when.
+
+    \b
+    Examples:
+      echo '{"id":"1","date":"2001-05-14T09:30:00-05:00","text":"Great talking yesterday!"}' | inboxrel cues
+      inboxrel cues texts.jsonl > cues.jsonl
+      inboxrel cues --eval ../shared/data/cues-dev/cues-dev.jsonl
+      inboxrel cues --eval cues-dev.jsonl --format json
+    """
+    from inboxrel.signals.evaluate import evaluate_file, format_scores, run_cues
+
+    if eval_file:
+        scores = evaluate_file(eval_file)
+        if fmt == "json":
+            import json
+
+            emit(json.dumps(scores, indent=2))
+        else:
+            emit(format_scores(scores))
+        return
+    stream = file or click.get_text_stream("stdin")
+    for line in run_cues(stream):
+        sys.stdout.write(line + "\n")
+
+
+# -- log ------------------------------------------------------------------------------------------------
+
+@click.command("log")
+@click.argument("medium", type=click.Choice(["call", "video", "meeting"]))
+@click.argument("person")
+@click.option("--at", "at", metavar="DATETIME", help="When (ISO 8601; default: now). A future time is planned.")
+@click.option("--note", metavar="TEXT", help="A note to keep with it.")
+@format_option("text", "json", default="text")
+@pass_app
+def log_cmd(app: App, medium, person, at, note, fmt):
+    """Record a conversation the mailbox cannot know about: a call, a video call or a meeting.
+
+    PERSON is an address, a name or a unique prefix of either; an ambiguous one lists the candidates.
+    Logging the same PERSON, MEDIUM and time again changes nothing.
+
+    \b
+    Examples:
+      inboxrel log call alice@example.com
+      inboxrel log meeting "Bob Jones" --at 2024-05-02T12:30 --note "lunch at Luigi's"
+      inboxrel log video ali --at 2024-06-01   # planned when in the future
+    """
+    from inboxrel.clock import parse_datetime
+    from inboxrel.signals.manual import save_logged
+
+    when = parse_datetime(at) if at else app.now
+    with app.lock():
+        row = save_logged(app.engine(), person, medium, when, note=note, now=app.now)
+    if fmt == "json":
+        import json
+
+        emit(json.dumps(row, default=str))
+    else:
+        emit(f"logged {row['kind']} {row['medium']} with {row['person']} at {row['at']}")
+
+
+# -- import-calls -----------------------------------------------------------------------------------------
+
+@click.command("import-calls")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@format_option("text", "json", default="text")
+@pass_app
+def import_calls_cmd(app: App, file, fmt):
+    """Import a phone call log (CSV) as conversations with the people it can match.
+
+    \b
+    Columns (header row required; other columns are ignored):
+      date       when the call started: ISO 8601, or YYYY-MM-DD HH:MM (local time is taken as UTC)
+      number     the other party's number, any format (read with the configured default_region)
+      address    or an email address instead of a number (FaceTime/Teams logs)
+      direction  in|incoming|out|outgoing|missed|rejected|voicemail (missed ones are attempts)
+      duration   seconds, or MM:SS / H:MM:SS; 0 means nobody answered (an attempt)
+      name       optional; not used for matching
+    Aliases: time/datetime/start for date, phone/phone_number for number, email for address,
+    type for direction, seconds for duration. Numbers match people through the numbers in their
+    signatures (`inboxrel person` shows them). Re-importing the same file adds nothing.
+
+    \b
+    Examples:
+      inboxrel import-calls calls.csv
+      inboxrel import-calls phone-export.csv --format json
+    """
+    from inboxrel.signals.manual import import_call_log
+
+    with app.lock():
+        out = import_call_log(app.engine(), file, now=app.now, region=app.settings.default_region)
+    if fmt == "json":
+        import json
+
+        emit(json.dumps(out, default=str))
+    else:
+        emit(f"{out['rows']} calls read: {out['matched']} matched to people ({out['conversations']} conversations, "
+             f"{out['attempts']} attempts), {out['unmatched']} unmatched")
+        for u in out["unmatched_examples"]:
+            emit(f"  unmatched: {u}")
+
+
+# -- import-calendar ----------------------------------------------------------------------------------------
+
+@click.command("import-calendar")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@format_option("text", "json", default="text")
+@pass_app
+def import_calendar_cmd(app: App, file, fmt):
+    """Import an exported calendar (.ics): meetings with people you correspond with become evidence.
+
+    Events whose attendees or organizer are people in the store become planned (future) or past
+    meetings; cancelled events are recorded as cancelled. Video links (Zoom, Teams, Meet, Webex) make
+    a meeting a video call. Re-importing the same file adds nothing.
+
+    \b
+    Examples:
+      inboxrel import-calendar ~/Downloads/calendar.ics
+      inboxrel import-calendar work.ics --format json
+    """
+    from inboxrel.signals.manual import import_calendar_file
+
+    with app.lock():
+        out = import_calendar_file(app.engine(), file, now=app.now)
+    if fmt == "json":
+        import json
+
+        emit(json.dumps(out))
+    else:
+        emit(f"{out['events']} events read, {out['interactions']} meetings recorded with people in the store")
+
+
+# -- reanalyze ----------------------------------------------------------------------------------------------
+
+@click.command("reanalyze")
+@click.option("--all", "everything", is_flag=True, help="Every message, not only those an older version analysed.")
+@format_option("text", "json", default="text")
+@pass_app
+def reanalyze_cmd(app: App, everything, fmt):
+    """Re-run the conversation signals over stored message bodies (after the rules improved).
+
+    Messages analysed by the current signals version are skipped unless --all is given. When bodies
+    were not kept (store_bodies = false), IMAP accounts are re-fetched through the IMAP helper's
+    refetch hook when it is available; otherwise the command says which messages it could not redo.
+
+    \b
+    Examples:
+      inboxrel reanalyze
+      inboxrel reanalyze --all --format json
+    """
+    from inboxrel.signals.manual import reanalyze
+
+    with app.lock():
+        out = reanalyze(app.engine(), app.settings, now=app.now, everything=everything)
+    if fmt == "json":
+        import json
+
+        emit(json.dumps(out))
+    else:
+        emit(f"re-analysed {out['messages']} messages: {out['interactions']} interactions, "
+             f"{out['phone_numbers']} new phone numbers"
+             + (f"; {out['refetched']} re-fetched over IMAP" if out.get("refetched") else ""))
+
+
+COMMANDS = [cues_cmd, log_cmd, import_calls_cmd, import_calendar_cmd, reanalyze_cmd]

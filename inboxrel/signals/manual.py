@@ -1,0 +1,224 @@
+"""What the mailbox cannot know: logged conversations, phone call logs, exported calendars; and re-analysis.
+
+Each save is idempotent: a logged call is keyed by its time, a call-log row by its time and number, a
+calendar event by its UID, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+
+from inboxrel.clock import as_utc, iso, parse_datetime, to_db
+from inboxrel.errors import InboxrelError, SourceError, UsageError
+from inboxrel.models import accounts, addresses, interactions, messages, people, phone_numbers
+
+MEDIUM = {"call": "phone", "video": "video", "meeting": "in_person"}
+
+
+class RefetchUnavailableError(InboxrelError):
+    """Raised when message bodies were not kept and cannot be re-fetched to re-run the signals."""
+
+
+def save_logged(engine, person_ref: str, medium: str, at: datetime, *, note: str | None, now: datetime) -> dict:
+    """Record a conversation the user had (``medium`` call|video|meeting) with a person; return the row."""
+    from inboxrel.pipelines.identity import resolve_person
+    from inboxrel.signals.save import save_interactions
+
+    at = as_utc(at)
+    kind = "planned" if at > as_utc(now) else "past"
+    with engine.begin() as conn:
+        pid = resolve_person(conn, person_ref)
+        row = {"person_id": pid, "kind": kind, "medium": MEDIUM[medium], "at": to_db(at), "source": "manual",
+               "source_ref": iso(at), "message_id": None, "confidence": 1.0, "direction": None,
+               "sentence": None, "note": note, "created_at": to_db(now)}
+        save_interactions(conn, [row])
+        name = conn.execute(select(people.c.name, addresses.c.email)
+                            .join(addresses, addresses.c.id == people.c.primary_address_id, isouter=True)
+                            .where(people.c.id == pid)).first()
+    who = (name.name or name.email) if name else str(pid)
+    return {"person": who, "person_id": pid, "kind": kind, "medium": MEDIUM[medium], "at": iso(at), "note": note}
+
+
+_ALIASES = {
+    "date": ("date", "time", "datetime", "start", "started", "call_date", "timestamp"),
+    "number": ("number", "phone", "phone_number", "phonenumber", "tel", "caller", "callee"),
+    "address": ("address", "email", "e-mail"),
+    "direction": ("direction", "type", "call_type"),
+    "duration": ("duration", "seconds", "length", "duration_seconds"),
+    "name": ("name", "contact", "contact_name"),
+}
+_MISSED = {"missed", "rejected", "declined", "voicemail", "blocked", "no answer", "unanswered", "cancelled", "canceled"}
+
+
+def _duration(value: str) -> int | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if re.fullmatch(r"\d+(?:\.\d+)?", value):
+        return int(float(value))
+    parts = value.split(":")
+    if all(p.isdigit() for p in parts) and 2 <= len(parts) <= 3:
+        total = 0
+        for p in parts:
+            total = total * 60 + int(p)
+        return total
+    return None
+
+
+def import_call_log(engine, path: str, *, now: datetime, region: str = "US") -> dict:
+    """Import a CSV call log (see ``inboxrel import-calls --help`` for the columns)."""
+    from inboxrel.signals.phones import normalize_number
+    from inboxrel.signals.save import save_interactions
+
+    try:
+        fh = open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}") from None
+    with fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames:
+            raise UsageError(f"{path} has no header row: the first line must name the columns (date,number,...)")
+        cols = {}
+        lower = {f.strip().lower(): f for f in reader.fieldnames if f}
+        for key, names in _ALIASES.items():
+            cols[key] = next((lower[n] for n in names if n in lower), None)
+        if cols["date"] is None or (cols["number"] is None and cols["address"] is None):
+            raise UsageError(f"{path} needs a date column and a number or address column; it has "
+                             f"{', '.join(reader.fieldnames)} (see `inboxrel import-calls --help`)")
+        rows = list(reader)
+    out = {"rows": len(rows), "matched": 0, "unmatched": 0, "conversations": 0, "attempts": 0,
+           "unmatched_examples": []}
+    with engine.begin() as conn:
+        by_number: dict[str, set[int]] = {}
+        for r in conn.execute(select(phone_numbers.c.e164, phone_numbers.c.person_id)):
+            by_number.setdefault(r.e164, set()).add(r.person_id)
+        new_rows = []
+        for n, row in enumerate(rows, 2):
+            raw_date = (row.get(cols["date"]) or "").strip()
+            try:
+                at = parse_datetime(raw_date.replace(" ", "T", 1) if re.match(r"\d{4}-\d\d-\d\d \d", raw_date) else raw_date)
+            except UsageError:
+                raise UsageError(f"{path} line {n}: date {raw_date!r} is not ISO 8601 (e.g. 2024-05-02 14:30)") from None
+            number = (row.get(cols["number"]) or "").strip() if cols["number"] else ""
+            address = (row.get(cols["address"]) or "").strip().lower() if cols["address"] else ""
+            pid = None
+            key = None
+            if number:
+                e164 = normalize_number(number, region)
+                key = e164 or number
+                found = by_number.get(e164 or "", set())
+                if len(found) == 1:
+                    pid = next(iter(found))
+            if pid is None and address:
+                key = key or address
+                r = conn.execute(select(addresses.c.person_id).where(addresses.c.email == address)).first()
+                pid = r.person_id if r else None
+            if pid is None:
+                out["unmatched"] += 1
+                if len(out["unmatched_examples"]) < 10:
+                    out["unmatched_examples"].append(f"{raw_date} {number or address}")
+                continue
+            direction = (row.get(cols["direction"]) or "").strip().lower() if cols["direction"] else ""
+            seconds = _duration(row.get(cols["duration"]) or "") if cols["duration"] else None
+            attempt = direction in _MISSED or seconds == 0
+            kind = "attempt" if attempt else ("planned" if as_utc(at) > as_utc(now) else "past")
+            out["matched"] += 1
+            out["attempts" if attempt else "conversations"] += 1
+            note = f"{direction or 'call'}" + (f", {seconds} s" if seconds else "")
+            new_rows.append({"person_id": pid, "kind": kind, "medium": "phone", "at": to_db(at), "source": "calllog",
+                             "source_ref": f"{iso(at)}|{key}", "message_id": None, "confidence": 1.0,
+                             "direction": "from_me" if direction.startswith("out") else "to_me" if direction else None,
+                             "sentence": None, "note": note, "created_at": to_db(now)})
+        save_interactions(conn, new_rows)
+    return out
+
+
+def import_calendar_file(engine, path: str, *, now: datetime) -> dict:
+    """Import an exported .ics calendar; see ``save_calendar_event`` for what becomes evidence."""
+    from inboxrel.signals.calendar import parse_calendar
+    from inboxrel.signals.save import save_calendar_event
+
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}") from None
+    events = parse_calendar(raw, now=now)
+    if not events and b"BEGIN:VCALENDAR" not in raw[:4096].upper():
+        raise UsageError(f"{path} is not an iCalendar file (no BEGIN:VCALENDAR): export your calendar as .ics")
+    written = 0
+    with engine.begin() as conn:
+        for ev in events:
+            written += save_calendar_event(conn, ev, now=now)
+    return {"events": len(events), "interactions": written}
+
+
+def reanalyze(engine, settings, *, now: datetime, everything: bool = False, batch: int = 500) -> dict:
+    """Re-run the signals over stored bodies; re-fetch over IMAP when bodies were not kept."""
+    from inboxrel.signals import VERSION
+    from inboxrel.signals.save import EvidenceSummary, MessageInput, analyze_messages
+
+    total = EvidenceSummary()
+    q = select(messages.c.id, messages.c.body_text, messages.c.date, messages.c.tz_offset, messages.c.subject,
+               messages.c.has_body, accounts.c.name, accounts.c.kind).join(accounts, accounts.c.id == messages.c.account_id)
+    if not everything:
+        q = q.where((messages.c.analyzed_version.is_(None)) | (messages.c.analyzed_version < VERSION))
+    missing: dict[tuple[str, str], list[int]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(q.order_by(messages.c.id)).all()
+    chunk = []
+    for r in rows:
+        if r.body_text is None:
+            if r.has_body or r.kind == "imap":
+                missing.setdefault((r.name, r.kind), []).append(r.id)
+            continue
+        chunk.append((r.id, MessageInput(body=r.body_text, date=r.date, tz_offset=r.tz_offset, subject=r.subject)))
+        if len(chunk) >= batch:
+            total.add(analyze_messages(engine, chunk, now=now, region=settings.default_region))
+            chunk = []
+    if chunk:
+        total.add(analyze_messages(engine, chunk, now=now, region=settings.default_region))
+    refetched = 0
+    problems = []
+    for (name, kind), ids in missing.items():
+        fetch = refetch_hook() if kind == "imap" else None
+        if fetch is None:
+            problems.append(f"{len(ids)} messages of account {name!r}")
+            continue
+        from inboxrel.signals.save import analyze_parsed
+
+        saved = list(fetch(engine, settings, name, ids))
+        refetched += len(saved)
+        for i in range(0, len(saved), batch):
+            total.add(analyze_parsed(engine, saved[i:i + batch], now=now, region=settings.default_region))
+    if problems and not total.messages and not refetched:
+        raise RefetchUnavailableError(
+            f"no stored bodies to re-analyse: the bodies of {'; '.join(problems)} were not kept (store_bodies = false) "
+            "and cannot be re-fetched (local accounts: re-import the files into a fresh store; IMAP accounts need "
+            "inboxrel.pipelines.imap.refetch_bodies)")
+    return {"messages": total.messages, "interactions": total.interactions, "phone_numbers": total.phone_numbers,
+            "calendar_events": total.calendar_events, "refetched": refetched, "not_available": problems}
+
+
+def refetch_hook():
+    """The IMAP helper's ``refetch_bodies(engine, settings, account_name, message_ids)`` or None.
+
+    The hook yields ``(messages.id, ParsedMessage)`` for the messages it could fetch again over IMAP
+    (read-only, BODY.PEEK). It lives with the IMAP code; this module only calls it.
+    """
+    try:
+        from inboxrel.pipelines import imap
+    except ImportError:
+        return None
+    return getattr(imap, "refetch_bodies", None)
+
+
+def person_interactions(conn, person_id: int) -> list[dict]:
+    """Every interaction of one person, newest first (for reports and tests)."""
+    rows = conn.execute(select(interactions).where(interactions.c.person_id == person_id)
+                        .order_by(interactions.c.at.desc(), interactions.c.id)).all()
+    return [dict(r._mapping) for r in rows]
