@@ -219,6 +219,14 @@ def _move_person_refs(conn, other: int, keep: int) -> None:
     """Evidence, numbers, circles and feedback follow the addresses to the kept person."""
     from inboxrel.models import circle_members, feedback, ignores, interactions, phone_numbers
 
+    # one message may be evidence for both people (mail to both addresses): keep a single row
+    mine = interactions.alias("mine")
+    dupes = select(interactions.c.id).where(
+        interactions.c.person_id == other,
+        select(mine.c.id).where(mine.c.person_id == keep, mine.c.source == interactions.c.source,
+                                mine.c.source_ref == interactions.c.source_ref, mine.c.kind == interactions.c.kind,
+                                mine.c.medium == interactions.c.medium).exists())
+    conn.execute(interactions.delete().where(interactions.c.id.in_(dupes.scalar_subquery())))
     for table in (interactions, feedback, ignores):
         conn.execute(update(table).where(table.c.person_id == other).values(person_id=keep))
     for table, key in ((phone_numbers, "e164"), (circle_members, "circle_id")):
