@@ -79,7 +79,8 @@ def import_cmd(app: App, path, account, me, sent_folder, full, no_signals, quiet
     after = None if no_signals else evidence.signal_stage(app, engine)
     with app.lock(), BarProgress(enabled=not quiet) as bar:
         summary = import_path(engine, path, now=app.now, account=account, me=me, sent_folders=sent_folder,
-                              store_bodies=app.settings.store_bodies, full=full, progress=bar, after_batch=after)
+                              store_bodies=app.settings.store_bodies, full=full, progress=bar, after_batch=after,
+                              signals=not no_signals, region=_signal_region(app, account))
     if fmt == "json":
         from inboxrel.report.render import render_json
 
@@ -90,6 +91,12 @@ def import_cmd(app: App, path, account, me, sent_folder, full, no_signals, quiet
              f"({summary.seconds:.1f}s)")
         if summary.discovered:
             emit(f"your addresses (discovered from sent mail): {', '.join(summary.discovered)}")
+
+
+def _signal_region(app: App, account: str) -> str:
+    """The default region phone numbers of ``account`` are read with (the account's setting, else the global one)."""
+    acct = app.settings.accounts.get(account)
+    return (acct.default_region if acct is not None else None) or app.settings.default_region
 
 
 # -- people ---------------------------------------------------------------------------------------------
@@ -384,11 +391,13 @@ def demo(app: App, path, seed, limit):
     target = Path(path) if path else app.settings.data_dir / "demo-mail"
     info = generate_demo(target, seed=seed)
     now = app.now if app._now else DEMO_NOW
+    app.now = now  # the evidence stage reads app.now: the lunch invitation is "planned" as of the demo's now
     engine = app.engine()
     after = evidence.signal_stage(app, engine)
     with app.lock(), BarProgress() as bar:
         summary = import_path(engine, target, now=now, account="demo", me=[DEMO_ME], progress=bar,
-                              store_bodies=app.settings.store_bodies, after_batch=after)
+                              store_bodies=app.settings.store_bodies, after_batch=after,
+                              signals=True, region=_signal_region(app, "demo"))
     with engine.connect() as conn:
         rows = people_rows(conn, now, limit=limit)
     emit(render(rows, PEOPLE_COLUMNS, "table", PEOPLE_HEADERS, title=f"People in the demo mailbox ({target})"))
