@@ -14,37 +14,46 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_WD_ABBR = {"mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3, "fri": 4, "sat": 5, "sun": 6}
+_WD_ABBR = {"mon": 0, "tue": 1, "tues": 1, "wed": 2, "weds": 2, "thu": 3, "thur": 3, "thurs": 3, "fri": 4, "sat": 5, "sun": 6}
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december"]
 _MON_ABBR = {m[:3]: i + 1 for i, m in enumerate(MONTHS)} | {"sept": 9}
 _NUMWORDS = {w: i + 1 for i, w in enumerate(
     "one two three four five six seven eight nine ten eleven twelve".split())}
 
-_WD = r"(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?)"
+_WD = r"(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|thurs|thur|thu|tues|tue|weds|fri)"
 _WD_SHORT = r"(?:Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun)\.?"
 _MON_FULL = r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
 _MON_ABBR_RE = r"(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?"
 _MON = rf"(?:{_MON_FULL}|{_MON_ABBR_RE})"
 _ORD = r"(?:st|nd|rd|th)?"
-_PART = r"(?:\s+(?:morning|afternoon|evening|night|lunch(?:time)?|am|pm))?"
+_PART = r"(?:\s+(?:morning|afternoon|evening|night|lunch(?:time)?|arvo|am|pm)(?P<plural>s)?)?"
 
 _PATTERNS: list[tuple[str, str]] = [
-    # explicit dates
+    # explicit dates ("Monday 5 September", "Tuesday the 7th": the weekday is part of the date)
+    ("wd_date", rf"\b(?:{_WD}|{_WD_SHORT})\.?,?\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?(?P<mon>{_MON}))?(?:,?\s+(?P<y>(?:19|20)\d\d))?\b(?!:|\s*(?:am|pm|a\.m|p\.m|o'?clock)\b)"),
+    ("wd_date", rf"\b(?:{_WD}|{_WD_SHORT})\.?,?\s+(?P<mon>{_MON})\s+(?P<d>\d{{1,2}}){_ORD}(?:,?\s+(?P<y>(?:19|20)\d\d))?\b"),
     ("date_iso", r"\b(?P<y>(?:19|20)\d\d)-(?P<m>\d\d)-(?P<d>\d\d)\b"),
     ("date_md", rf"\b(?P<mon>{_MON})\s+(?P<d>\d{{1,2}}){_ORD}(?:,?\s+(?P<y>(?:19|20)\d\d))?\b"),
     ("date_dm", rf"\b(?:the\s+)?(?P<d>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<mon>{_MON})(?:,?\s+(?P<y>(?:19|20)\d\d))?\b"),
     ("date_slash", r"(?<![\d/$.])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2}|\d{4}))?(?![\d/%])"),
     # "the 9th" but not "the 5th floor": a word other than a preposition after it makes it an ordinal
-    ("dom", r"\b(?:on\s+)?the\s+(?P<d>\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?!at\b|or\b|and\b|to\b|in\b|for\b|of\b|if\b|is\b|works?\b|suits?\b|then\b|would\b|will\b|could\b)[a-z])"),
+    ("dom", r"\b(?:on\s+)?the\s+(?P<d>\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?!at\b|or\b|and\b|to\b|in\b|for\b|of\b|if\b|is\b|was\b|were\b|are\b|went\b|works?\b|worked\b|suits?\b|suited\b|sounds?\b|looks?\b|then\b|would\b|will\b|could\b|should\b|can\b|might\b|may\b|we\b|i\b|you\b|before\b|after\b|until\b|so\b|but\b|with\b|when\b|from\b|around\b|between\b|please\b|as\b|by\b|that\b|which\b|instead\b|still\b|okay\b|ok\b)[a-z])"),
     # days relative to the message
     ("rel", r"\b(?P<w>day\s+after\s+tomorrow|day\s+before\s+yesterday)\b"),
-    ("rel", r"\b(?P<w>earlier\s+today|later\s+today|today|tonight|this\s+(?:morning|afternoon|evening))(?P<pos>'s|’s)?"),
-    ("rel", rf"\b(?P<w>yesterday|last\s+night|tomorrow|tmrw|tmw)(?P<pos>'s|’s)?{_PART}\b"),
+    ("rel", r"\b(?P<w>earlier\s+today|later\s+today|today|tonight|this\s+(?:morning|afternoon|evening|arvo))(?P<pos>'s|’s)?"),
+    # "in an hour", "in 20 minutes": later the same day; "just now", a bare "earlier": earlier the same day
+    ("rel", r"\b(?P<w>in\s+(?:an|one|two|a\s+couple\s+of|a\s+few|half\s+an|\d+|\d+\s*-\s*\d+|ten|twenty|thirty|fifteen|forty-five)\s+(?:hours?|hrs?|minutes|mins?))\b"),
+    ("rel", r"\b(?P<w>just\s+now)\b"),
+    ("rel", r"(?<!\bdays\s)(?<!\bweeks\s)(?<!\byears\s)(?<!\bhours\s)\b(?P<w>earlier)\b(?!\s+(?:this|that|in|than|on|today|tonight|last|today|version|draft|drafts|email|emails|e-mail|message|messages|mail|note|notes|point|one|ones|question|questions|thread|reply|comment|comments|request|proposal|offer|quote|estimate|plan|plans|date|dates|call|meeting|discussion|conversation|chat|note|years|days|weeks|months|stage|stages|rounds?|period|part|post|draft|response)\b)(?!-)"),
+    ("rel", rf"\b(?P<w>yesterday|yday|y'day|yest|last\s+night|tomorrow|tmrw|tmw|tmrow|tomorow|tommorow|tommorrow|tomoz|2moro|2morrow)(?P<pos>'s|’s)?{_PART}\b"),
+    # "that evening", "the same day": the day named just before
+    ("anaphor", r"\b(?:that|the\s+same)\s+(?:evening|night|day|morning|afternoon|lunchtime|arvo)\b"),
     # weekdays
-    ("wd", rf"\b(?P<mod>last|next|this|this\s+coming|coming|on|past)?\s*(?P<wd>{_WD})(?P<pos>'s|’s)?{_PART}\b"),
+    ("wd", rf"\b(?:(?P<mod>last|next|this\s+coming|this|coming|on|past)\s+)?(?P<wd>{_WD})(?P<pos>'s|’s)?{_PART}\b"),
     ("wd_short", rf"(?<![\w-])(?P<wd>{_WD_SHORT})(?=[\s,]+\d)"),
     # ranges: a time is attached, but no single day
+    ("range", rf"\b(?:the\s+)?week\s+(?:of|beginning|starting|commencing)\s+(?:the\s+)?(?:(?:{_MON})\s+\d{{1,2}}{_ORD}|\d{{1,2}}{_ORD}(?:\s+(?:of\s+)?(?:{_MON}))?|\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?)\b"),
     ("range", r"\b(?:(?:last|next|this|coming|the\s+following|following|later\s+this|earlier\s+this|end\s+of\s+(?:the|this|next)?)\s*)"
               r"(?:week|weekend|month|year|quarter|spring|summer|fall|autumn|winter|semester|term)(?:'s)?\b"),
     ("range", r"\b(?:in|over|during|at)\s+the\s+(?:spring|summer|fall|autumn|winter|new\s+year|holidays|break|weekend|week|month)\b"),
@@ -60,10 +69,17 @@ _PATTERNS: list[tuple[str, str]] = [
     ("clock", r"\b(?:at|@|around|from)\s+(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?(?![\d/:%.,]\d|\s*(?:%|percent|pm|am|bps|mm|million|k\b))"),
     ("clock", r"\b(?P<h>\d{1,2}):(?P<mi>\d{2})\b"),
     ("clock", r"\b(?P<word>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})\s+o'?\s?clock\b"),
-    ("clock", r"\b(?P<noon>noon|midday|lunchtime|after\s+work|first\s+thing|end\s+of\s+(?:the\s+)?day|close\s+of\s+business|cob|eod)\b"),
+    ("clock", r"\b(?P<noon>noon|midday|lunchtime|after\s+work|(?:after|before)\s+lunch|first\s+thing|end\s+of\s+(?:the\s+)?day|close\s+of\s+business|cob|eod)\b"),
 ]
 _COMPILED = [(name, re.compile(rx, re.I if name != "wd_short" else 0)) for name, rx in _PATTERNS]
 _DEADLINE = re.compile(r"(?:\bby|\buntil|\btill|\btil|\bbefore|\bdue|\bthrough|\bno\s+later\s+than|\bas\s+of|\beffective|\bstarting)\s*(?:the\s+)?$", re.I)
+_FROM = re.compile(r"\bfrom\s*(?:the\s+|on\s+)?$", re.I)
+_FROM_TO = re.compile(r"^\s*(?:to|until|till|through|thru|-|–)\s*(?:the\s+|on\s+)?$", re.I)
+_MOVE = re.compile(r"\b(?:move|moved|moving|push|pushed|pushing|shift|shifted|shifting|switch|switching|switched|"
+                   r"reschedule|rescheduled|rescheduling|change|changed|changing|bump|bumped|swap|swapped|bring|brought|"
+                   r"postpone|postponed|slide|slip|slipped)\b", re.I)
+_VISIT_BY = re.compile(r"\b(?:come|comes|came|coming|stop|stops|stopped|stopping|drop|drops|dropped|dropping|swing|swung|"
+                       r"swinging|pop|popped|popping|pass|passing|nip|run|walk|go|stick)\s+by\s*$", re.I)
 _ALT = re.compile(r"^\s*(?:,|or|/|and/or|either)\s*(?:or\s+)?(?:on\s+)?$", re.I)
 
 
@@ -92,9 +108,15 @@ class TimeExpr:
         """'past' or 'future' when the expression itself says which way it points."""
         t = self.text.lower()
         if self.form == "rel":
-            if self.offset is not None and self.offset < 0 or "earlier" in t or "morning" in t:
+            if self.modifier == "earlier":
                 return "past"
-            if self.offset is not None and self.offset > 0 or any(w in t for w in ("later", "tonight", "afternoon", "evening")):
+            if self.modifier == "later":
+                return "future"
+            if self.offset:
+                return "past" if self.offset < 0 else "future"
+            if "earlier" in t or "morning" in t:
+                return "past"
+            if self.offset is not None and self.offset > 0 or any(w in t for w in ("later", "tonight", "afternoon", "evening", "arvo")):
                 return "future"
             return None
         if self.form == "wd":
@@ -141,19 +163,40 @@ def find_times(text: str) -> list[TimeExpr]:
         if kept and e.start < kept[-1].end:
             prev = kept[-1]
             # a weekday right before an explicit date ("Wed 10 Aug") is the same day: keep the date
-            if prev.form == "wd" and e.form == "date" or (e.end - e.start) > (prev.end - prev.start) and e.kind == "day" and prev.kind != "day":
+            if prev.form == "wd" and e.form in ("date", "dom") or (e.end - e.start) > (prev.end - prev.start) and e.kind == "day" and prev.kind != "day":
                 kept[-1] = e
             continue
         kept.append(e)
     _mark_pairs(kept, text)
+    last = None
+    for e in kept:
+        if e.form == "anaphor":
+            if last is not None:
+                link_anaphor(e, last)
+        elif e.kind == "day":
+            last = e
     return kept
+
+
+def link_anaphor(expr: TimeExpr, antecedent: TimeExpr) -> None:
+    """Give "that evening" the day of the expression it points back to."""
+    for name in ("form", "offset", "weekday", "modifier", "possessive", "year", "month", "day", "alternative"):
+        setattr(expr, name, getattr(antecedent, name))
 
 
 def _build(name: str, m: re.Match, text: str) -> TimeExpr | None:
     g = m.groupdict()
     s, e = m.start(), m.end()
     raw = m.group(0)
-    if name.startswith("date"):
+    if name.startswith("date") or name == "wd_date":
+        if name == "wd_date" and not g.get("mon"):
+            # "Tuesday the 7th", "Tuesday 19th": a day of the month named with its weekday
+            if not re.search(r"(?:st|nd|rd|th)$", raw, re.I) and "the" not in raw.lower().split():
+                return None
+            day = int(g["d"])
+            if not 1 <= day <= 31:
+                return None
+            return TimeExpr(s, e, raw, "day", "dom", day=day)
         try:
             month = int(g["m"]) if g.get("m") else _month_index(g["mon"])
         except (KeyError, ValueError):
@@ -173,6 +216,8 @@ def _build(name: str, m: re.Match, text: str) -> TimeExpr | None:
             if y < 100:
                 y += 2000 if y < 50 else 1900
         return TimeExpr(s, e, raw, "day", "date", year=y, month=month, day=day)
+    if name == "anaphor":
+        return TimeExpr(s, e, raw, "day", "anaphor")
     if name == "dom":
         day = int(g["d"])
         if not 1 <= day <= 31:
@@ -180,15 +225,20 @@ def _build(name: str, m: re.Match, text: str) -> TimeExpr | None:
         return TimeExpr(s, e, raw, "day", "dom", day=day)
     if name == "rel":
         w = re.sub(r"\s+", " ", g["w"].lower())
-        offset = {"yesterday": -1, "last night": -1, "tomorrow": 1, "tmrw": 1, "tmw": 1,
+        if w.startswith("in "):
+            return TimeExpr(s, e, raw, "day", "rel", offset=0, modifier="later")
+        if w in ("just now", "earlier"):
+            return TimeExpr(s, e, raw, "day", "rel", offset=0, modifier="earlier")
+        offset = {"yesterday": -1, "yday": -1, "y'day": -1, "yest": -1, "last night": -1, "tomorrow": 1, "tmrw": 1,
+                  "tmw": 1, "tmrow": 1, "tomorow": 1, "tommorow": 1, "tommorrow": 1, "tomoz": 1, "2moro": 1, "2morrow": 1,
                   "day after tomorrow": 2, "day before yesterday": -2}.get(w, 0)
         return TimeExpr(s, e, raw, "day", "rel", offset=offset, possessive=bool(g.get("pos")))
     if name == "wd":
         mod = (g.get("mod") or "").lower() or None
         if mod:
             mod = re.sub(r"\s+", " ", mod)
-        if g["wd"].lower().endswith("s") and not g.get("pos") and g["wd"].lower()[:-1] in WEEKDAYS:
-            return TimeExpr(s, e, raw, "range", "range")  # "on Mondays": a habit, not a day
+        if (g["wd"].lower().endswith("s") and not g.get("pos") and g["wd"].lower()[:-1] in WEEKDAYS) or g.get("plural"):
+            return TimeExpr(s, e, raw, "range", "range")  # "on Mondays", "Friday afternoons": a habit, not a day
         return TimeExpr(s, e, raw, "day", "wd", weekday=_weekday_index(g["wd"]), modifier=mod,
                         possessive=bool(g.get("pos")))
     if name == "wd_short":
@@ -217,6 +267,8 @@ def _build(name: str, m: re.Match, text: str) -> TimeExpr | None:
             hour = {"noon": 12, "midday": 12, "lunchtime": 12}.get(g["noon"].lower(), 17)
             if "first" in g["noon"].lower():
                 hour = 8
+            elif g["noon"].lower().endswith(" lunch"):
+                hour = 13 if g["noon"].lower().startswith("after") else 11
         return TimeExpr(s, e, raw, "clock", "clock", hour=hour)
     return None
 
@@ -224,13 +276,18 @@ def _build(name: str, m: re.Match, text: str) -> TimeExpr | None:
 def _mark_pairs(exprs: list[TimeExpr], text: str) -> None:
     for i, e in enumerate(exprs):
         before = text[max(0, e.start - 30):e.start]
-        if _DEADLINE.search(before):
+        if _DEADLINE.search(before) and not _VISIT_BY.search(before):
             e.deadline = True
         if i + 1 < len(exprs):
             nxt = exprs[i + 1]
             between = text[e.end:nxt.start]
             if e.kind == "day" and nxt.kind == "day" and _ALT.match(between) and "or" in between.lower():
                 e.alternative = nxt.alternative = True
+            if e.kind == "day" and nxt.kind == "day" and _FROM_TO.match(between) and _FROM.search(before):
+                if _MOVE.search(text[max(0, e.start - 60):e.start]):
+                    e.deadline = True  # "move it from Wednesday to Thursday": only the new day counts
+                else:
+                    e.alternative = nxt.alternative = True  # "from Monday to Wednesday": a span, no one day
 
 
 def resolve_day(expr: TimeExpr, kind: str, local: datetime) -> date | None:
