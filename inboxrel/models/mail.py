@@ -22,6 +22,11 @@ accounts = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("kind", String(20), nullable=False, default="local"),  # local | imap
     Column("created_at", DateTime, nullable=False),
+    # outcome of the last IMAP sync as a whole (login, connection), so a failing cron job shows in `status`
+    Column("last_sync_at", DateTime),
+    Column("last_success_at", DateTime),
+    Column("last_error", Text),
+    Column("last_error_at", DateTime),
 )
 
 folders = Table(

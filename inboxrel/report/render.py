@@ -10,7 +10,6 @@ from datetime import datetime
 
 from inboxrel.clock import as_utc
 
-
 _ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?([+-]\d\d:\d\d|Z)?$")
 
 
@@ -67,13 +66,15 @@ def render_table(rows: list[dict], columns: list[str], headers: list[str] | None
                  width: int | None = None) -> str:
     """A rich table rendered to text (no colour codes when not on a terminal)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title, header_style="bold", show_lines=False)
     for h in headers or columns:
         table.add_column(h, overflow="fold")
     for row in rows:
-        table.add_row(*[_cell(row.get(c)) for c in columns])
+        # values come from mail: "[/]" in a subject must stay text, not rich markup
+        table.add_row(*[escape(_cell(row.get(c))) for c in columns])
     console = Console(file=io.StringIO(), width=width or 140, force_terminal=False, color_system=None)
     console.print(table)
     return console.file.getvalue()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 03:43:58.901045
+Create Date: 2026-11-26 04:11:17.586352
 """
 import sqlalchemy as sa
 from alembic import op
@@ -20,6 +20,10 @@ def upgrade():
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_sync_at', sa.DateTime(), nullable=True),
+    sa.Column('last_success_at', sa.DateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('last_error_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
     sa.UniqueConstraint('name', name=op.f('uq_accounts_name'))
     )
@@ -52,6 +56,39 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_people'))
     )
+    op.create_table('person_days',
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('sent', sa.Integer(), nullable=False),
+    sa.Column('received', sa.Integer(), nullable=False),
+    sa.Column('gap', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('person_id', 'day', name=op.f('pk_person_days'))
+    )
+    with op.batch_alter_table('person_days', schema=None) as batch_op:
+        batch_op.create_index('ix_person_days_day', ['day', 'person_id', 'sent', 'received'], unique=False)
+
+    op.create_table('person_totals',
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('sent', sa.Integer(), nullable=False),
+    sa.Column('received', sa.Integer(), nullable=False),
+    sa.Column('first_at', sa.DateTime(), nullable=True),
+    sa.Column('last_at', sa.DateTime(), nullable=True),
+    sa.Column('last_sent_at', sa.DateTime(), nullable=True),
+    sa.Column('last_received_at', sa.DateTime(), nullable=True),
+    sa.Column('sent_30d', sa.Integer(), nullable=False),
+    sa.Column('received_30d', sa.Integer(), nullable=False),
+    sa.Column('sent_90d', sa.Integer(), nullable=False),
+    sa.Column('received_90d', sa.Integer(), nullable=False),
+    sa.Column('sent_365d', sa.Integer(), nullable=False),
+    sa.Column('received_365d', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('person_id', name=op.f('pk_person_totals'))
+    )
+    op.create_table('summary_state',
+    sa.Column('key', sa.String(length=40), nullable=False),
+    sa.Column('value', sa.Text(), nullable=True),
+    sa.Column('built_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_summary_state'))
+    )
     op.create_table('threads',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('subject', sa.Text(), nullable=True),
@@ -74,8 +111,6 @@ def upgrade():
     sa.Column('name', sa.Text(), nullable=True),
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('automated', sa.String(length=20), nullable=True),
-    sa.Column('first_seen', sa.DateTime(), nullable=True),
-    sa.Column('last_seen', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_addresses_person_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_addresses')),
     sa.UniqueConstraint('email', name=op.f('uq_addresses_email'))
@@ -326,6 +361,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_threads_last_at'))
 
     op.drop_table('threads')
+    op.drop_table('summary_state')
+    op.drop_table('person_totals')
+    with op.batch_alter_table('person_days', schema=None) as batch_op:
+        batch_op.drop_index('ix_person_days_day')
+
+    op.drop_table('person_days')
     op.drop_table('people')
     op.drop_table('identity_events')
     op.drop_table('circles')

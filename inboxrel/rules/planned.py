@@ -1,0 +1,35 @@
+"""planned: a conversation is already planned, so no suggestion until its date has passed.
+
+A plan with no date ("let's have lunch next week") holds for planned_default_days after the message.
+"""
+
+from __future__ import annotations
+
+from inboxrel.rules.base import Rule, fmt_date, medium_word, plural
+
+
+class Planned(Rule):
+    name = "planned"
+    description = ("A planned call or meeting suppresses the suggestion until its date has passed "
+                   "(planned_default_days after the message when it gave no date).")
+    action = "suppress"
+    priority = 10
+
+    def may_fire(self, p, th):
+        return p.planned is not None and p.planned_until is not None and p.planned_until > p.now
+
+    def check(self, p, th):
+        ev, until = p.planned, p.planned_until
+        if ev is None or until is None or until <= p.now:
+            return self.verdict(False, "nothing planned", planned_until=None)
+        days = max(1, (until - p.now).days)
+        what = medium_word(ev.medium)
+        if ev.at is not None:
+            reason = f"{what} planned for {fmt_date(ev.at, p.now)} (in {plural(days, 'day')})"
+        else:
+            reason = (f"{what} planned on {fmt_date(ev.seen_at, p.now)} without a date; waiting until "
+                      f"{fmt_date(until, p.now)}")
+        return self.verdict(True, reason, planned_until=until.isoformat(timespec="seconds"), medium=ev.medium)
+
+
+RULE = Planned()
