@@ -18,6 +18,7 @@ APP = "inboxrel"
 ACCOUNT_KEYS = {
     "host", "port", "username", "tls", "ca_file", "password_env", "password_command", "keyring",
     "oauth2_token_command", "me", "include", "exclude", "body_window_days", "body_max_bytes", "default_region",
+    "timeout",
 }
 TOP_KEYS = {"db", "store_bodies", "default_region", "accounts", "rules", "policy", "thresholds", "log_file",
             "body_window_days", "body_max_bytes"}
@@ -59,6 +60,7 @@ class AccountConfig:
     body_window_days: int = 365
     body_max_bytes: int = 256 * 1024
     default_region: str | None = None
+    timeout: int | None = None  # seconds without an answer from the IMAP server before a retry (default 60)
 
     def to_toml(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
