@@ -135,8 +135,15 @@ def import_path(
     full: bool = False,
     progress: Progress | None = None,
     after_batch: Callable[[list], None] | None = None,
+    signals: bool = False,
+    region: str = "US",
 ) -> ImportSummary:
-    """Import every message under ``path`` into ``account``; see the module docstring."""
+    """Import every message under ``path`` into ``account``; see the module docstring.
+
+    With ``signals`` the worker processes also run the text signals (reply split, cues, phone numbers read
+    with ``region``) of each saved batch and attach them to its ParsedMessages before ``after_batch``
+    runs, so ``after_batch`` only attributes and stores the evidence.
+    """
     started = time.perf_counter()
     progress = progress or Progress()
     local_folders = discover_folders(path)
@@ -174,7 +181,7 @@ def import_path(
 
     writer = MailWriter(engine, account_id, now=now, store_bodies=store_bodies)
     pending = sum(count_items(f) or POOL_MIN for f, _, unchanged in plan if not unchanged)
-    with ParserPool(enabled=pending >= POOL_MIN) as pool:
+    with ParserPool(enabled=pending >= POOL_MIN, signals=signals, region=region) as pool:
         for f, state, unchanged in plan:
             fs = FolderSummary(name=f.name, kind=kinds[f.name])
             summary.folders.append(fs)
@@ -210,6 +217,7 @@ def _import_folder(writer, folder_id, folder, state, known, fs, now, pool, progr
         fs.duplicates += res.duplicates
         fs.quarantined += res.quarantined
         if after_batch and res.saved:
+            pool.text_signals(res.saved)
             after_batch(res.saved)
         progress.advance(len(batch))
         batch.clear()
@@ -266,12 +274,16 @@ class ParserPool:
     """Parse in worker processes while the main process reads files and writes the store.
 
     Parsing is most of an import's CPU time; with two cores a worker keeps the writer busy. Small imports
-    parse in-process (starting workers costs more than it saves).
+    parse in-process (starting workers costs more than it saves). With ``signals`` the workers also run the
+    text signals of the messages each batch saved (:meth:`text_signals`); each worker loads the spaCy
+    pipeline once, on its first such job, so the main process never loads it.
     """
 
-    def __init__(self, enabled: bool, workers: int | None = None):
+    def __init__(self, enabled: bool, workers: int | None = None, signals: bool = False, region: str = "US"):
         self.enabled = enabled and (os.cpu_count() or 1) > 1
         self.workers = workers or min(2, os.cpu_count() or 1)
+        self.signals = signals
+        self.region = region
         self._executor = None
 
     def __enter__(self):
@@ -301,6 +313,32 @@ class ParserPool:
                 yield from in_flight.popleft().result()
         while in_flight:
             yield from in_flight.popleft().result()
+
+    def text_signals(self, saved: list) -> None:
+        """Run the text signals of a saved batch ([(messages.id, ParsedMessage)]) in the workers.
+
+        Sets ``ParsedMessage.signals``; the evidence stage then only attributes and stores. Only saved
+        messages are analysed (duplicates never are), and the batch is finished before the next one is
+        saved, so the evidence is what analysing it in this process would give. Without workers, or when
+        a worker fails, ``signals`` stays None and the evidence stage analyses the message itself.
+        """
+        if not self.signals or self._executor is None:
+            return
+        from inboxrel.signals.text import text_signals
+
+        todo = [p for _, p in saved if p is not None and p.body is not None]
+        jobs = []
+        for i in range(0, len(todo), CHUNK):
+            part = todo[i:i + CHUNK]
+            items = [(p.body, p.date, p.tz_offset, p.subject) for p in part]
+            jobs.append((part, self._executor.submit(text_signals, items, self.region)))
+        for part, job in jobs:
+            try:
+                found = job.result()
+            except Exception:  # the evidence stage runs the signals again and reports what fails there
+                continue
+            for p, ts in zip(part, found):
+                p.signals = ts
 
 
 def _chunks(iterable, size):

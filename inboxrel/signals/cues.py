@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -76,11 +77,85 @@ def load_patterns(expand: bool = True) -> list[dict]:
     return out
 
 
+class Prefilter:
+    """The prefilter words as one regex, searched like ``re.compile(r"\\b(?:w1|w2|...)", re.I)``, only faster.
+
+    A case-insensitive search tries both cases at every position and costs about five times a plain search of
+    the lower-cased text, so ASCII text is lower-cased first (same length, same word boundaries). Non-ASCII
+    text keeps the case-insensitive regex: it also folds a few other letters onto ASCII ones (the Kelvin
+    sign onto k, the long s onto s, dotted and dotless i onto i), which lower-casing does not.
+    """
+
+    def __init__(self, words: list[str]):
+        source = r"\b(?:" + "|".join(words) + r")"
+        self.folded = re.compile(source, re.I)
+        # a word with an upper-case letter would never match lower-cased text: then always fold
+        self.lower = None if re.search(r"(?<!\\)[A-Z]", "".join(words)) else re.compile(self._by_first_letter(words))
+        # sentence hits from one pass over the whole text equal per-sentence searches when the only context
+        # the words look at is a word boundary (no anchors, no lookarounds)
+        self.context_free = not re.search(r"\^|\$|\(\?<?[=!]|\\[AZ]", source)
+
+    @staticmethod
+    def _by_first_letter(words: list[str]) -> str:
+        """The same alternation with the words grouped by their first letter: ``c(?:all|offee)|d(?:ial)``.
+
+        The regex engine tries the alternatives one after another at every word start; grouped, it tests
+        one letter per group instead of every word. A position matches when any alternative does, so the
+        order of the alternatives changes which match is reported, never whether there is one. Words that
+        do not start with a plain letter or digit (a group, an escape, a quantified first letter, a
+        top-level ``|``) stay as they are.
+        """
+        groups: dict[str, list[str]] = {}
+        rest = []
+        for w in words:
+            if w[:1].isascii() and w[:1].isalnum() and w[1:2] not in ("*", "+", "?", "{") and not _top_level_bar(w):
+                groups.setdefault(w[0], []).append(w[1:])
+            else:
+                rest.append(w)
+        alternatives = [c + "(?:" + "|".join(tails) + ")" for c, tails in groups.items()] + rest
+        return r"\b(?:" + "|".join(alternatives) + r")"
+
+    def search(self, text: str):
+        """The first match in ``text`` (a match object, or None)."""
+        if self.lower is not None and text.isascii():
+            return self.lower.search(text.lower())
+        return self.folded.search(text)
+
+    def finditer(self, text: str):
+        """Every non-overlapping match in ``text``, as ``re.finditer`` gives them."""
+        if self.lower is not None and text.isascii():
+            return self.lower.finditer(text.lower())
+        return self.folded.finditer(text)
+
+
+def _top_level_bar(regex: str) -> bool:
+    """True when ``regex`` has a ``|`` outside any group or character class."""
+    depth = 0
+    in_class = False
+    i = 0
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return True
+        i += 1
+    return False
+
+
 @lru_cache(maxsize=1)
-def prefilter():
-    """A regex that every text with a possible cue or call attempt matches (texts without it skip spaCy)."""
-    words = json.loads(_read("prefilter.json"))["words"]
-    return re.compile(r"\b(?:" + "|".join(words) + r")", re.I)
+def prefilter() -> Prefilter:
+    """The test every text with a possible cue or call attempt passes (texts that fail it skip spaCy)."""
+    return Prefilter(json.loads(_read("prefilter.json"))["words"])
 
 
 class IndexedRuler:
@@ -91,11 +166,24 @@ class IndexedRuler:
     at a token. Supports the token attributes the pattern files use (LOWER, ORTH as a word or IN/NOT_IN list,
     IS_ALPHA, IS_PUNCT, LIKE_URL, LIKE_NUM) and the OP quantifiers ?, *, + and {m,n}; each pattern reports its
     longest match at each start. tests/test_signals_cues.py checks it finds what span_ruler finds.
+
+    Token attributes are read per doc with ``Doc.to_array`` as string ids and flags (one column per
+    attribute, and only the columns a candidate pattern tests), and the patterns are compiled to the same
+    ids: building a ``Token`` object for every test was most of the matching time.
     """
 
+    _ATTRS = ("LOWER", "ORTH", "IS_ALPHA", "IS_PUNCT", "LIKE_URL", "LIKE_NUM")  # column numbers
+    _EQ, _IN, _NOT_IN = 0, 1, 2
+
     def __init__(self, patterns: list[dict]):
-        self.by_first: dict[str, list] = {}
-        for p in patterns:
+        # the id spaCy stores for a string: its hash, or a small symbol id for words such as "number"
+        from spacy.attrs import IDS
+        from spacy.strings import get_string_id
+
+        self._hash = get_string_id
+        self._attr_ids = [IDS[a] for a in self._ATTRS]
+        self.by_first: dict[int, list] = {}
+        for order, p in enumerate(patterns):
             specs = [self._compile(t) for t in p["pattern"]]
             first = p["pattern"][0]
             key_attr = "LOWER" if "LOWER" in first else "ORTH"
@@ -103,67 +191,122 @@ class IndexedRuler:
             words = [value] if isinstance(value, str) else list(value.get("IN", [])) if isinstance(value, dict) else []
             if not words or "OP" in first:
                 raise ValueError(f"pattern {p} must start with a literal word")
+            columns = tuple(sorted({col for _, _, tests in specs for col, _, _ in tests} - {0}))
+            fixed = all(lo == hi == 1 for lo, hi, _ in specs)
+            # a first token tested only on LOWER with lower-case words is already checked by the index
+            skip = 1 if set(first) == {"LOWER"} and all(w == w.lower() for w in words) else 0
             for w in words:
-                self.by_first.setdefault(w.lower(), []).append((p["label"], p.get("id", ""), specs))
+                self.by_first.setdefault(get_string_id(w.lower()), []).append(
+                    (order, p["label"], p.get("id", ""), specs, columns, len(specs) if fixed else 0, skip))
+        # Per first word: the patterns to try at every occurrence, and those whose fixed second token is a
+        # plain LOWER word (or list), tried only when the next token is one of them.
+        self.index: dict[int, tuple] = {}
+        for key, entries in self.by_first.items():
+            every, by_second = [], {}
+            for e in entries:
+                specs, fixed, skip = e[3], e[5], e[6]
+                second = specs[1][2] if fixed >= 2 and skip == 1 else ()
+                if len(second) == 1 and second[0][0] == 0 and second[0][1] in (self._EQ, self._IN):
+                    words2 = [second[0][2]] if second[0][1] == self._EQ else second[0][2]
+                    for w2 in words2:
+                        by_second.setdefault(w2, []).append(e[:6] + (2,))  # tokens 0 and 1 checked by the index
+                else:
+                    every.append(e)
+            columns = tuple(sorted({c for e in entries for c in e[4]}))
+            self.index[key] = (every, by_second, columns)
 
-    @staticmethod
-    def _compile(spec: dict):
+    def _compile(self, spec: dict):
         op = spec.get("OP", "1")
         lo, hi = {"1": (1, 1), "?": (0, 1), "*": (0, 99), "+": (1, 99)}.get(op, (None, None))
         if lo is None:
             m = re.fullmatch(r"\{(\d*),?(\d*)\}", op)
             lo, hi = int(m.group(1) or 0), int(m.group(2) or m.group(1) or 99)
-        checks = []
+        tests = []
         for attr, value in spec.items():
             if attr == "OP":
                 continue
+            col = self._ATTRS.index(attr)  # an attribute outside _ATTRS is an error in the pattern file
             if attr in ("LOWER", "ORTH"):
-                get = (lambda t: t.lower_) if attr == "LOWER" else (lambda t: t.text)
                 if isinstance(value, str):
-                    checks.append(lambda t, g=get, v=value: g(t) == v)
+                    tests.append((col, self._EQ, self._hash(value)))
                 elif "IN" in value:
-                    checks.append(lambda t, g=get, v=frozenset(value["IN"]): g(t) in v)
+                    tests.append((col, self._IN, frozenset(self._hash(v) for v in value["IN"])))
                 else:
-                    checks.append(lambda t, g=get, v=frozenset(value["NOT_IN"]): g(t) not in v)
+                    tests.append((col, self._NOT_IN, frozenset(self._hash(v) for v in value["NOT_IN"])))
             else:
-                name = {"IS_ALPHA": "is_alpha", "IS_PUNCT": "is_punct", "LIKE_URL": "like_url",
-                        "LIKE_NUM": "like_num"}[attr]
-                checks.append(lambda t, n=name, v=value: getattr(t, n) == v)
-        return lo, hi, checks
+                tests.append((col, self._EQ, value))
+        return lo, hi, tuple(tests)
 
     @staticmethod
-    def _longest(doc, specs, k: int, i: int) -> int | None:
+    def _fits(cols, j: int, tests) -> bool:
+        for col, how, value in tests:
+            x = cols[col][j]
+            if how == 0:
+                if x != value:
+                    return False
+            elif how == 1:
+                if x not in value:
+                    return False
+            elif x in value:
+                return False
+        return True
+
+    @staticmethod
+    def _longest(cols, n_tokens: int, specs, k: int, i: int) -> int | None:
         if k == len(specs):
             return i
-        lo, hi, checks = specs[k]
-        ends = []
+        lo, hi, tests = specs[k]
+        best = None
         j = i
         n = 0
         while True:
             if n >= lo:
-                end = IndexedRuler._longest(doc, specs, k + 1, j)
-                if end is not None:
-                    ends.append(end)
-            if n >= hi or j >= len(doc) or not all(c(doc[j]) for c in checks):
+                end = IndexedRuler._longest(cols, n_tokens, specs, k + 1, j)
+                if end is not None and (best is None or end > best):
+                    best = end
+            if n >= hi or j >= n_tokens or not IndexedRuler._fits(cols, j, tests):
                 break
             j += 1
             n += 1
-        return max(ends) if ends else None
+        return best
 
     def __call__(self, doc):
         from spacy.tokens import Span
 
         found = []
-        for i, tok in enumerate(doc):
-            cands = self.by_first.get(tok.lower_)
-            if not cands:
-                continue
-            for label, pid, specs in cands:
-                end = self._longest(doc, specs, 0, i)
-                if end is not None and end > i:
-                    found.append(Span(doc, i, end, label=label, span_id=pid))
+        n_tokens = len(doc)
+        if n_tokens:
+            index = self.index
+            lower = doc.to_array(self._attr_ids[0]).tolist()
+            cols: list = [lower] + [None] * (len(self._ATTRS) - 1)
+            fits = self._fits
+            for i in [i for i, h in enumerate(lower) if h in index]:
+                every, by_second, columns = index[lower[i]]
+                for c in columns:
+                    if cols[c] is None:
+                        cols[c] = doc.to_array(self._attr_ids[c]).tolist()
+                cands = every
+                if by_second and i + 1 < n_tokens:
+                    more = by_second.get(lower[i + 1])
+                    if more:
+                        # the patterns in their file order, as the spans are reported
+                        cands = sorted(every + more, key=_first) if every else more
+                for _, label, pid, specs, _, fixed, skip in cands:
+                    if fixed:
+                        # every token once: no quantifier, so the only match is the whole pattern
+                        end = i + fixed
+                        if end > n_tokens or not all(fits(cols, i + k, specs[k][2]) for k in range(skip, fixed)):
+                            continue
+                    else:
+                        end = self._longest(cols, n_tokens, specs, 0, i)
+                    if end is not None and end > i:
+                        found.append(Span(doc, i, end, label=label, span_id=pid))
         doc.spans[SPANS_KEY] = found
         return doc
+
+
+def _first(entry):
+    return entry[0]
 
 
 _NLP = None
@@ -239,20 +382,60 @@ def candidate_text(text: str, rx) -> str:
 
     Long bodies cost spaCy time in proportion to their length; the sentences far from any trigger word
     cannot change a cue, so they are dropped before tokenising. Sentences are kept whole and in order.
+    ``rx`` is :func:`prefilter` (or any compiled regex); a sentence is a hit when ``rx.search(sentence)``
+    finds something.
     """
     if len(text) < 200:
         return text
-    sents = [s for s in _SENT_SPLIT.split(text) if s and s.strip()]
-    hits = {i for i, s in enumerate(sents) if rx.search(s)}
+    sents = []  # (start, end) of the pieces _SENT_SPLIT.split gives, without the blank ones
+    pos = 0
+    for m in _SENT_SPLIT.finditer(text):
+        if pos < m.start() and not text[pos:m.start()].isspace():
+            sents.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(text) and not text[pos:].isspace():
+        sents.append((pos, len(text)))
+    hits = _sentence_hits(text, sents, rx)
     keep = sorted({j for i in hits for j in (i - 1, i, i + 1) if 0 <= j < len(sents)})
     out = []
     prev = None
     for j in keep:
         if prev is not None and j != prev + 1:
             out.append("\n")
-        out.append(sents[j] + "\n")
+        a, b = sents[j]
+        out.append(text[a:b] + "\n")
         prev = j
     return "".join(out)
+
+
+def _sentence_hits(text: str, sents: list[tuple[int, int]], rx) -> set[int]:
+    """Indexes of the sentences ``rx`` finds something in, from one pass over the whole text.
+
+    A match inside one sentence makes it a hit. A match that runs across a sentence break ("give me a\nbuzz")
+    is not a match of either sentence and may hide one that starts under it, so each sentence it touches is
+    searched on its own, exactly as a per-sentence search would.
+    """
+    if not getattr(rx, "context_free", False):
+        return {i for i, (a, b) in enumerate(sents) if rx.search(text[a:b])}
+    starts = [a for a, _ in sents]
+    hits: set[int] = set()
+    recheck: set[int] = set()
+    for m in rx.finditer(text):
+        s, e = m.start(), max(m.end(), m.start() + 1)
+        i = bisect_right(starts, s) - 1
+        if i >= 0 and e <= sents[i][1]:
+            hits.add(i)
+            continue
+        j = max(i, 0)
+        while j < len(sents) and sents[j][0] < e:
+            if sents[j][1] > s:
+                recheck.add(j)
+            j += 1
+    for j in recheck - hits:
+        a, b = sents[j]
+        if rx.search(text[a:b]):
+            hits.add(j)
+    return hits
 
 
 def analyze_texts(items: list[tuple[str, datetime]], batch_size: int = 64) -> list[list[Cue]]:
@@ -314,14 +497,19 @@ _TIME_WORDS = set(when_mod.WEEKDAYS) | set(when_mod.MONTHS) | {"today", "tomorro
 _BRANDS = {"zoom", "teams", "webex", "skype", "google", "meet", "facetime", "hangout", "hangouts", "i", "re", "fw",
            "fwd", "ps", "p.s.", "ok", "okay", "pfa", "fyi", "thanks", "thank", "hi", "hello", "dear", "hey",
            "mr", "mrs", "ms", "dr", "q1", "q2", "q3", "q4", "eta", "asap", "pst", "est", "cst", "gmt", "utc"}
-_ADVERBS_AFTER = {"directly", "briefly", "again", "up", "down", "together", "privately", "properly", "quickly",
+_ADVERBS_AFTER = {"directly", "briefly", "again", "up", "down", "together", "privately", "properly", "quickly", "in", "out",
                   "live", "soon", "sometime", "later", "too", "also", "first", "tomorrow", "today"}
 _WITH_TO_FAMILIES = {"talk", "speak", "chat", "hello", "connect", "introduce", "sync", "catchup"}
 _ENGAGED_FAMILIES = {"meal", "event", "session", "visit", "conversation", "discuss", "meet", "followup",
                      "catchup", "sync", "talk", "chat", "speak", "interview"}
 _PLACE_PREP = {"at", "in"}
+_TALK_FAMILIES = {"talk", "speak", "chat", "catchup", "sync", "meet", "discuss"}
 _PLURALS = {"calls", "meetings", "lunches", "dinners", "breakfasts", "sessions", "conversations", "chats", "visits",
             "interviews", "discussions", "conferences", "coffees", "beers", "talks"}
+
+
+_WEEKDAY_WORDS = set(when_mod.WEEKDAYS) | {"mon", "tue", "tues", "wed", "weds", "thu", "thur", "thurs", "fri", "sat", "sun"}
+_MONTH_WORDS = set(when_mod.MONTHS) | {m[:3] for m in when_mod.MONTHS} | {"sept"}
 
 
 @dataclass
@@ -336,37 +524,44 @@ class _Candidate:
     time_attached: bool
 
 
-def _segment(doc) -> tuple[list[int], list[int]]:
-    """Sentence and clause number for every token."""
-    sent = [0] * len(doc)
-    clause = [0] * len(doc)
+def _segment(doc, quotes: list[int] | None = None) -> tuple[list[int], list[int]]:
+    """Sentence and clause number for every token (and, into ``quotes``, the indexes of quotation marks)."""
+    n = len(doc)
+    sent = [0] * n
+    clause = [0] * n
     s = c = 0
     prev_break = True
+    # the previous two tokens' text, lower form and trailing whitespace (indexing the Doc builds Token objects)
+    p1 = p1_low = p2_low = ""
+    p1_ws = p2_ws = ""
     for i, tok in enumerate(doc):
         t = tok.text
+        low = tok.lower_
         if i > 0:
-            prev = doc[i - 1]
-            if prev.text in _SENT_END or "\n" in prev.text or (prev.is_space and "\n" in prev.text):
+            if p1 in _SENT_END or "\n" in p1:
                 if not prev_break:
                     s += 1
                     c += 1
                     prev_break = True
-            elif prev.text in _CLAUSE_BREAK or (prev.text in ("-", "–") and doc[i - 2].whitespace_ and prev.whitespace_
-                                                if i >= 2 else False):
+            elif p1 == "," and i >= 2 and p2_low.rstrip(".") in _WEEKDAY_WORDS and \
+                    (tok.like_num or low.rstrip(".") in _MONTH_WORDS):
+                pass  # "Wednesday, October 10" is one date
+            elif p1 in _CLAUSE_BREAK or (p1 in ("-", "–") and i >= 2 and p2_ws and p1_ws):
                 c += 1
-            elif t.lower() in _CLAUSE_WORDS:
+            elif low in _CLAUSE_WORDS:
                 c += 1
-            elif t.lower() in _CONJ_AFTER_COMMA and prev.text == ",":
-                pass  # the comma already broke the clause
+        if t in _QUOTES and quotes is not None:
+            quotes.append(i)
         if tok.is_space:
             if "\n" in t and not prev_break:
                 s += 1
                 c += 1
                 prev_break = True
-            sent[i], clause[i] = s, c
-            continue
+        else:
+            prev_break = False
         sent[i], clause[i] = s, c
-        prev_break = False
+        p2_low, p2_ws = p1_low, p1_ws
+        p1, p1_low, p1_ws = t, low, tok.whitespace_
     return sent, clause
 
 
@@ -375,16 +570,19 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
     lex = lexicon()
     if not len(doc):
         return []
-    sent_of, clause_of = _segment(doc)
+    quote_marks: list[int] = []
+    sent_of, clause_of = _segment(doc, quote_marks)
     spans = list(doc.spans.get(SPANS_KEY, []))
     triggers = [sp for sp in spans if sp.label_ in MEDIA]
     ctx: dict[str, list] = {}
     for sp in spans:
         if sp.label_ not in MEDIA:
             ctx.setdefault(sp.label_, []).append(sp)
-    if _is_broadcast(doc.text):
+    if _is_broadcast(doc[:12].text):  # Doc.text joins every token: the opening words are enough here
         return []
-    other = ctx.get("other", [])
+    busy = ctx.get("busy", [])  # "I was in a meeting when you called": the author's own calls with others
+    other = ctx.get("other", []) + busy
+    busy_clauses = {clause_of[j] for sp in busy for j in range(sp.start, sp.end)}
     notneg = ctx.get("notneg", [])
     negation = [sp for sp in ctx.get("negation", [])
                 if not any(x.start <= sp.start < x.end for x in notneg)]
@@ -404,6 +602,7 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
 
     cands: list[_Candidate] = []
     attempt_sents = set()
+    attempt_clauses = set()
     for sp in attempt_spans:
         s = sent_of[sp.start]
         if s in attempt_sents or s in boiler_sents:
@@ -411,12 +610,16 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
         if _negated_before(sp, negation, clause_of, doc) and sp.label_ == "attempt" and doc[sp.start].lower_ not in ("n't", "not", "never", "nobody"):
             continue
         attempt_sents.add(s)
+        attempt_clauses.update(clause_of[j] for j in range(sp.start, sp.end))
         cands.append(_Candidate("attempt", "phone", None, s, doc[sp.start].idx, 0.8, sent_text[s], False))
 
+    quoted = _reported_quotes(doc, quote_marks, lex) if quote_marks else None
     valid: list[tuple] = []
     for sp in sorted(triggers, key=lambda x: x.start):
         s = sent_of[sp.start]
-        if s in boiler_sents or s in third_sents or s in attempt_sents:
+        if quoted and sp.start in quoted:
+            continue  # 'Tom wrote: "lunch Friday?"': someone else's words
+        if s in boiler_sents or s in third_sents or clause_of[sp.start] in attempt_clauses:
             continue
         if any(o.start < sp.end and sp.start < o.end for o in other):
             continue
@@ -426,43 +629,56 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
         valid.append((sp, role))
     clauses_with_trigger = {clause_of[sp.start] for sp, _ in valid}
     sents_with_trigger = {sent_of[sp.start] for sp, _ in valid}
+    negated: list[tuple] = []
+    third_clauses: set[int] = set()
 
     for sp, role in valid:
         s = sent_of[sp.start]
         c = clause_of[sp.start]
         family = sp.id_
         medium = sp.label_
-        if _third_party(doc, sp, role, lex, clause_of, sent_of):
+        if _third_party(doc, sp, role, lex, clause_of, sent_of) or (
+                c in third_clauses and sp.start > 0 and doc[sp.start - 1].lower_ == "to"):
+            third_clauses.add(c)  # "a meeting with the PUC staff to discuss ...": the purpose shares the party
             continue
         if _negated_before(sp, negation, clause_of, doc) or _negated_after(doc, sp, clause_of):
+            negated.append((sp, medium if not _place_after(doc, sp, clause_of, lex) else "in_person"))
             continue
-        if family in _ENGAGED_FAMILIES and not _engaged(doc, sent_bounds[s], markers, sent_of, lex):
-            continue
-        if medium == "unspecified" and _place_after(doc, sp, clause_of, lex):
+        if family in _ENGAGED_FAMILIES and not _engaged(doc, sent_bounds[s], markers, sent_of, lex) \
+                and not (role == "verb" and family in _TALK_FAMILIES and _is_imperative(doc, sp, clause_of)):
+            continue  # an imperative ("Talk tomorrow.") addresses the recipient
+        if medium == "unspecified" and (_place_after(doc, sp, clause_of, lex) or _onsite_before(doc, sp)):
             medium = "in_person"
-        if medium == "unspecified" and _written_channel(doc, sp, clause_of):
+        if medium in ("unspecified", "video") and family != "teams" and _written_channel(doc, sp, clause_of):
             continue
         # the time expressions that belong to this trigger
         times = [t for t in times_by_sent[s] if not t.deadline]
         in_clause = [t for t in times if clause_of[t.tok_start] == c]
         scope = in_clause or [t for t in times if clause_of[t.tok_start] not in clauses_with_trigger]
+        back = _refers_back(doc, sp)
+        if back and not scope:
+            scope = times
         kind, strength = _kind(doc, sp, role, family, markers, clause_of, sent_of, scope, local, lex)
         if kind is None:
             continue
+        if kind == "past" and (s in attempt_sents or c in busy_clauses):
+            continue  # "I rang twice but it went to voicemail": the attempt, not a conversation
         if kind == "future" and not scope:
-            scope = _borrow_time(doc, s, sents_with_trigger, times_by_sent, sent_text, local)
+            scope = _borrow_time(doc, s, sents_with_trigger, times_by_sent, sent_text, local, back)
         time_attached = bool(scope)
         if kind == "future":
             kind = "planned" if time_attached else "request"
         day = _pick_day(scope, sp, kind, local)
         if kind == "request":
             day = None
-            if _is_signoff(sent_text[s], lex):
+            if _is_signoff(sent_text[s], lex) or _signoff_clause(doc, sp, clause_of, lex):
                 continue
             if family == "see" and not any(m for m, _ in markers if sent_of[m.start] == s):
                 continue  # "see you" with neither a time nor an invitation is a sign-off
         conf = (0.9 if medium != "unspecified" else 0.75) * strength
         cands.append(_Candidate(kind, medium, day, s, sp.start_char, round(conf, 2), sent_text[s], time_attached))
+    cands += _moved(doc, ctx.get("moved", []), negated, cands, clauses_with_trigger, sent_of, clause_of, times_by_sent,
+                    sent_text, local, lex)
     return _merge(cands)
 
 
@@ -479,6 +695,12 @@ class _LazyTimes(dict):
     def __missing__(self, s):
         a, b = self.bounds[s]
         self[s] = value = _times_in(self.doc, a, b)
+        if any(t.form == "anaphor" for t in value) and s - 1 in self.bounds:
+            # "I'm in SF on the 15th. Dinner that evening?": the day of the sentence before
+            days = [t for t in self[s - 1] if t.kind == "day" and t.form != "anaphor"]
+            for t in value:
+                if t.form == "anaphor" and days:
+                    when_mod.link_anaphor(t, days[-1])
         return value
 
 
@@ -563,6 +785,8 @@ def _role(doc, sp, clause_of) -> str:
         return "verb"
     if head.lower_.endswith("ed") or head.lower_ in _PAST_FORMS:
         return "verb"
+    if head.lower_.endswith("ing") and prev is not None and prev.lower_ in ("for", "about", "after", "before", "by", "from"):
+        return "verb"  # "thanks for calling Acme support": a gerund with its own object
     return "noun"
 
 
@@ -572,6 +796,11 @@ def _object_ok(doc, sp, lex) -> bool:
         return True
     if nxt.lower_ in ("'s",):
         return True
+    if nxt.lower_ == "the":  # "met the day before yesterday", "spoke the other day", "call the 4th"
+        after = _next_word(doc, nxt.i + 1)
+        return after is not None and (after.lower_ in ("day", "other", "week", "morning", "evening", "night", "afternoon",
+                                                         "weekend", "following", "next")
+                                      or re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)", after.lower_) is not None)
     return False
 
 
@@ -607,8 +836,11 @@ def _valid_trigger(doc, sp, lex, clause_of) -> tuple[bool, str]:
         if pw in ("by", "via", "over") or (pw == "the" and _prev(doc, sp.start, 2) is not None
                                              and _prev(doc, sp.start, 2).lower_ in ("on", "over", "via", "by")):
             return True, "noun"
+        if w.endswith("ally"):
+            return True, "verb"  # "discuss telephonically"
         return nw in ("call", "calls", "conversation", "chat", "meeting", "interview", "me", "you", "us", "back",
-                      "him", "her", "them", "conference"), "verb"
+                      "him", "her", "them", "conference", "discussion", "discussions", "round", "screen",
+                      "catch-up", "catchup", "conversations"), "verb"
     if fam == "dial":
         return nw in ("me", "you", "us", "your", "my", "our"), "verb"
     if fam == "buzz":
@@ -671,7 +903,7 @@ def _valid_trigger(doc, sp, lex, clause_of) -> tuple[bool, str]:
         if w.endswith("s") and w not in ("debrief",) and w.endswith("sessions"):
             return plural_ok, "noun"
         return (pw in lex["determiners"] or pw in ("'s", "’s", "fun", "great", "good", "productive") or role == "verb"
-                or _is_imperative(doc, sp, clause_of)), "noun"
+                or nw == "with" or _is_imperative(doc, sp, clause_of)), "noun"
     if fam == "followup":
         return pw in lex["determiners"] and nw not in ("email", "e-mail", "note", "message", "letter", "question",
                                                        "questions", "item", "items", "mail", "memo", "on"), "noun"
@@ -730,11 +962,27 @@ def _third_party(doc, sp, role, lex, clause_of, sent_of) -> bool:
     if prev is not None and prev.lower_ in ("'s", "’s") and sp.start >= 2 and _is_name(doc, sp.start - 2, sent_start, lex) \
             and doc[sp.start - 2].lower_ != "let":
         return True
+    if _asked_about(doc, sp, a, clause_of):
+        return True
+    # "ask Tom to call you", "I'll have Sarah ring you": someone else does the talking
+    if sp.start - 1 > a:
+        k = sp.start - 1
+        if doc[k].lower_ == "to" and k - 1 > a:
+            k -= 1
+        agent = doc[k]
+        if agent.lower_ in ("him", "her", "them") or (agent.lower_ in lex["person_nouns"] and agent.lower_ not in _COLLECTIVE) \
+                or (agent.is_alpha and agent.text[:1].isupper() and _is_name(doc, k, sent_start, lex)):
+            if doc[k - 1].lower_ in _CAUSATIVE or (k - 2 >= a and doc[k - 2].lower_ in _CAUSATIVE):
+                return True
     # "with Tom", "to the auditors" straight after the trigger
     j = sp.end
-    while j < len(doc) and (doc[j].lower_ in _ADVERBS_AFTER or doc[j].is_space) and j - sp.end < 3:
+    while j < len(doc) and (doc[j].lower_ in _ADVERBS_AFTER or doc[j].lower_ in _TIME_WORDS or doc[j].is_space) \
+            and j - sp.end < 4:
         j += 1
-    if j < len(doc) and (doc[j].lower_ == "with" or (doc[j].lower_ == "to" and sp.id_ in _WITH_TO_FAMILIES)):
+    to_person = doc[j].lower_ == "to" and sp.id_ in ("call", "phone", "ring") and j + 1 < len(doc) and (
+        doc[j + 1].lower_ in ("the", "a", "an", "his", "her", "their", "my", "our") or _is_name(doc, j + 1, sent_start, lex)) \
+        if j < len(doc) else False  # "put a call in to the broker", not "call to confirm"
+    if j < len(doc) and (doc[j].lower_ == "with" or (doc[j].lower_ == "to" and sp.id_ in _WITH_TO_FAMILIES) or to_person):
         np = []
         k = j + 1
         while k < len(doc) and len(np) < 6 and not doc[k].is_punct and doc[k].lower_ not in ("about", "on", "re", "regarding", "to", "at", "in", "for", "tomorrow", "today", "when", "if"):
@@ -750,6 +998,11 @@ def _third_party(doc, sp, role, lex, clause_of, sent_of) -> bool:
             return True
         if nxt is not None and nxt.lower_ in ("my", "your", "our") and _possessed_person(list(doc[nxt.i:nxt.i + 3]), lex):
             return True
+    # a later first-person subject takes over: "my wife says hi and we'd love to have you over"
+    for t in reversed(before):
+        if t.lower_ in ("i", "we", "let", "let's") and t.i > a and doc[t.i - 1].lower_ in (
+                "and", "so", "but", "then", "that", "because", "if", "when", "as", "since"):
+            return False
     # the clause's subject, up to its first verb
     subject = []
     for t in before:
@@ -780,6 +1033,8 @@ def _third_party(doc, sp, role, lex, clause_of, sent_of) -> bool:
     return False
 
 
+_CAUSATIVE = {"ask", "asked", "asking", "have", "had", "having", "get", "got", "getting", "tell", "told", "telling", "let",
+              "make", "made", "want", "wants", "wanted", "need", "needs", "arrange", "arranged", "for"}
 _COLLECTIVE = {"team", "teams", "group", "delegation", "family", "folks", "company", "firm", "guys", "people", "office",
                "department", "desk", "staff", "side", "all", "both", "two"}
 _SUBJECT_PRONOUNS = {"i", "we", "you", "u", "ya", "me", "us", "let", "let's", "y'all"}
@@ -818,7 +1073,8 @@ def _negated_after(doc, sp, clause_of) -> bool:
         if w in _AUX:
             seen_aux = True
             continue
-        if seen_aux and w in ("not", "n't", "never", "cancelled", "canceled", "off", "postponed", "unnecessary", "scrapped"):
+        if seen_aux and w in ("not", "n't", "never", "cancelled", "canceled", "off", "postponed", "unnecessary", "scrapped",
+                              "overkill", "pointless", "redundant", "superfluous", "excessive", "needless"):
             return True
         if not seen_aux:
             break
@@ -830,7 +1086,9 @@ def _place_after(doc, sp, clause_of, lex) -> bool:
     c = clause_of[sp.start]
     end = _clause_end(doc, sp.start, clause_of)
     for j in range(sp.end, min(end, sp.end + 6)):
-        if doc[j].lower_ not in _PLACE_PREP:
+        if doc[j].lower_ in _TOPIC_PREP:
+            break  # "a chat about a role at Acme": the place belongs to the topic, not to the chat
+        if doc[j].lower_ not in _PLACE_PREP and doc[j].lower_ != "on":
             continue
         k = j + 1
         while k < end and doc[k].lower_ in ("the", "your", "my", "our", "a", "his", "her", "their"):
@@ -838,10 +1096,23 @@ def _place_after(doc, sp, clause_of, lex) -> bool:
         if k >= end or clause_of[k] != c:
             continue
         tok = doc[k]
+        if doc[j].lower_ == "on":
+            if tok.lower_ in lex["vehicle_nouns"]:
+                return True  # "the chat on the train"
+            continue
         if tok.lower_ in ("yours", "mine", "ours"):
             return True
         if tok.lower_ in lex["place_nouns"]:
             return True
+        nxt = doc[k + 1] if k + 1 < end else None
+        if doc[j].lower_ == "at" and nxt is not None and tok.is_alpha and tok.is_lower \
+                and (nxt.lower_ in lex["place_nouns"] or nxt.lower_ in lex["event_nouns"]):
+            return True  # "at the poster session", "at the trade show"
+        if doc[j].lower_ == "at" and tok.lower_ in lex["event_nouns"]:
+            return True
+        if doc[j].lower_ == "at" and tok.like_num and nxt is not None and nxt.is_alpha and nxt.text[:1].isupper() \
+                and not nxt.text.isupper() and nxt.lower_ not in _TIME_WORDS and nxt.lower_ not in _BRANDS:
+            return True  # a street address: "at 500 Boylston St"
         # "client's site", "Carrabba's"
         if k + 2 < end and doc[k + 1].lower_ in ("'s", "’s") and doc[k + 2].lower_ in lex["place_nouns"]:
             return True
@@ -859,7 +1130,7 @@ def _written_channel(doc, sp, clause_of) -> bool:
     c = clause_of[sp.start]
     end = _clause_end(doc, sp.start, clause_of)
     for j in range(sp.end, min(end, sp.end + 5)):
-        if doc[j].lower_ in ("by", "via", "over", "through", "per", "in") and j + 1 < end:
+        if doc[j].lower_ in ("by", "via", "over", "through", "per", "in", "on") and j + 1 < end:
             k = j + 1
             while k < end and doc[k].lower_ in ("the", "an", "a", "my", "your", "our"):
                 k += 1
@@ -885,6 +1156,8 @@ def _kind(doc, sp, role, family, markers, clause_of, sent_of, scope, local, lex)
             "call", "ring", "phone", "dial", "meet", "talk", "speak", "chat", "discuss", "visit", "connect", "sync",
             "touch", "catch", "stop", "come", "drop", "swing", "pop", "get", "skype", "facetime", "have"):
         return "future", 1.0
+    if family == "see" and head in ("see", "c", "catch") and pw not in ("to", "did", "'d", "could", "would", "might"):
+        return "future", 0.9  # "see you there", "catch you Friday": never a report of the past
     # the nearest tense or mood marker, in the clause, then in the sentence
     for scope_level, weight in (("clause", 1.0), ("sentence", 0.85)):
         best = None
@@ -907,6 +1180,12 @@ def _kind(doc, sp, role, family, markers, clause_of, sent_of, scope, local, lex)
     # the time says which way it points
     for t in sorted(scope, key=lambda t: abs(t.tok_start - sp.start)):
         d = t.direction
+        if t.form == "rel" and not t.offset and t.modifier is None:
+            low = t.text.lower()  # "this afternoon" written at 5 pm is behind us; "this morning" at 7 am is ahead
+            if "afternoon" in low and local.hour >= 17 or "evening" in low and local.hour >= 21:
+                d = "past"
+            elif "morning" in low and local.hour < 8:
+                d = "future"
         if d is None and t.kind == "day" and t.form in ("date", "dom"):
             day = when_mod.resolve_day(t, "any", local)
             if day is not None and day != local.date():
@@ -937,8 +1216,13 @@ def _past_token(doc, sp, clause_of, sent_of, level, lex) -> int | None:
     """Distance to the nearest past-tense word (other than the trigger) in the clause or sentence."""
     best = None
     c, s = clause_of[sp.start], sent_of[sp.start]
-    for tok in doc:
-        if level == "clause" and clause_of[tok.i] != c or level == "sentence" and sent_of[tok.i] != s:
+    a, b = sp.start, sp.end
+    while a > 0 and sent_of[a - 1] == s:
+        a -= 1
+    while b < len(sent_of) and sent_of[b] == s:
+        b += 1
+    for tok in doc[a:b]:
+        if level == "clause" and clause_of[tok.i] != c:
             continue
         if sp.start <= tok.i < sp.end:
             continue
@@ -950,19 +1234,24 @@ def _past_token(doc, sp, clause_of, sent_of, level, lex) -> int | None:
             prev = _prev(doc, tok.i)
             if prev is not None and prev.lower_ in ("to", "will", "'ll", "be", "being", "get", "been", "is", "are", "am", "'m", "'re"):
                 continue  # "to be attached", "will be scheduled"
+            if prev is not None and w not in lex["irregular_past"] and _attributive(doc, tok, prev, lex):
+                continue  # "mince pies and mulled wine", "the revised draft": an adjective, not a tense
             dist = sp.start - tok.i if tok.i < sp.start else tok.i - sp.end + 1
             if best is None or dist < best:
                 best = dist
     return best
 
 
-def _borrow_time(doc, s, sents_with_trigger, times_by_sent, sent_text, local):
-    """A planned cue may take its time from the sentence before or after: 'Five o'clock today work for you?'"""
+def _borrow_time(doc, s, sents_with_trigger, times_by_sent, sent_text, local, back=False):
+    """A planned cue may take its time from the sentence before or after: 'Five o'clock today work for you?'
+
+    With ``back`` ("see you there", "speak then") the cue points at the sentence before, whatever it says.
+    """
     for other in (s - 1, s + 1):
-        if other not in times_by_sent or other in sents_with_trigger:
+        if other not in times_by_sent or other in sents_with_trigger and not (back and other == s - 1):
             continue
         text = sent_text[other].lower()
-        if not (text.rstrip().endswith("?") or re.search(r"\b(works?|suits?|free|available|good for you|ok for you)\b", text)):
+        if not (back and other == s - 1) and not (text.rstrip().endswith("?") or re.search(r"\b(works?|suits?|free|available|good for you|ok for you)\b", text)):
             continue
         ts = [t for t in times_by_sent[other] if not t.deadline and t.direction != "past"]
         if ts:
@@ -1025,3 +1314,151 @@ def _merge(cands: list[_Candidate]) -> list[Cue]:
         target.when = target.when or c.when
         target.confidence = max(target.confidence, c.confidence)
     return [Cue(m.kind, m.medium, m.when, m.sentence, m.confidence, m.start) for m in merged]
+
+
+_ATTRIBUTIVE = {"for", "of", "with", "in", "on", "at", "from", "into", "about", "some", "any", "freshly", "newly",
+                "recently", "well", "poorly", "badly", "highly", "much", "very", "so"}
+_FUNCTION_NEXT = {"the", "a", "an", "it", "them", "him", "her", "us", "me", "you", "that", "this", "to", "with", "on",
+                  "at", "in", "for", "up", "out", "about", "over", "by", "from", "and", "our", "your", "my", "their",
+                  "his", "its", "back", "together", "briefly", "again", "there", "here", "yesterday", "today", "last",
+                  "earlier", "before", "after", "all", "both", "through", "off", "down", "into", "some"}
+
+
+def _attributive(doc, tok, prev, lex) -> bool:
+    """An -ed word used as an adjective ('the revised draft', 'pies and mulled wine'), not a past tense."""
+    p = prev.lower_
+    if p in _ATTRIBUTIVE or p in lex["determiners"]:
+        return True
+    if p == "and":
+        nxt = _next_word(doc, tok.i + 1)
+        return nxt is not None and nxt.is_alpha and nxt.lower_ not in _FUNCTION_NEXT \
+            and nxt.lower_ not in lex["first_person"] | lex["second_person"] | lex["third_pronouns"] \
+            and nxt.lower_ not in _TIME_WORDS
+    return False
+
+
+_TOPIC_PREP = {"about", "regarding", "re", "concerning", "re:"}
+
+
+def _onsite_before(doc, sp) -> bool:
+    """'an onsite interview', 'an on-site meeting': face to face."""
+    i = sp.start
+    if i >= 1 and doc[i - 1].lower_ in ("onsite", "on-site", "in-office"):
+        return True
+    return i >= 3 and doc[i - 3].lower_ == "on" and doc[i - 2].text in ("-", "–") and doc[i - 1].lower_ == "site"
+
+
+def _asked_about(doc, sp, clause_start, clause_of) -> bool:
+    """'let me know how the interview goes', 'hope your meeting went well': an event the author was not at."""
+    fam = sp.id_
+    if fam in ("see", "over", "host", "dropby", "bump", "hello", "voice"):
+        return False
+    j = sp.start - 1
+    det = None
+    while j >= clause_start and sp.start - j <= 4:
+        w = doc[j].lower_
+        if w in ("the", "your", "his", "her", "their", "that"):
+            det = w
+        elif w in ("how", "hope", "hoping", "hopefully", "trust", "luck") and det is not None:
+            break
+        elif not doc[j].is_alpha and w not in ("-",):
+            return False
+        j -= 1
+    else:
+        return False
+    if j < clause_start or doc[j].lower_ not in ("how", "hope", "hoping", "hopefully", "trust", "luck"):
+        return False
+    if doc[j].lower_ == "luck":
+        return True  # "good luck with your interview"
+    end = _clause_end(doc, sp.start, clause_of)
+    return any(doc[k].lower_ in ("goes", "went", "going", "go", "gone", "turns", "turned", "pans", "panned")
+               for k in range(sp.end, min(end, sp.end + 8)))
+
+
+def _refers_back(doc, sp) -> bool:
+    """'see you there', 'speak then': the cue takes the time of what came before."""
+    nxt = _next_word(doc, sp.end)
+    return nxt is not None and nxt.lower_ in ("there", "then")
+
+
+_SIGNOFF_EXTRA = {"to", "with", "you", "ya", "u", "again", "more", "all", "and", "y'all", "shortly", "very", "real"}
+
+
+def _signoff_clause(doc, sp, clause_of, lex) -> bool:
+    """'Speak soon, and thanks again for the referral': a sign-off clause inside a longer sentence."""
+    if sp.id_ not in ("talk", "speak", "chat", "catchup", "see", "connect"):
+        return False
+    a = _clause_start(doc, sp.start, clause_of)
+    if a != sp.start:
+        return False
+    end = _clause_end(doc, sp.start, clause_of)
+    words = [doc[k].lower_ for k in range(sp.end, end) if doc[k].is_alpha]
+    return bool(words) and all(w in lex["signoff_words"] or w in _SIGNOFF_EXTRA for w in words)
+
+
+def _moved(doc, moved_spans, negated, cands, clauses_with_trigger, sent_of, clause_of, times_by_sent, sent_text,
+           local, lex) -> list:
+    """'I can't make lunch Thursday - how about Tuesday the 7th?': a called-off conversation moved to a new time.
+
+    Also 'Thanks for the pint last night. Same again Friday?': a conversation repeated at a new time. The
+    new time must sit in the clause of the moving phrase, and that clause must not name a conversation itself.
+    """
+    out = []
+    people = lex["first_person"] | lex["second_person"]
+    for r in moved_spans:
+        s, c = sent_of[r.start], clause_of[r.start]
+        if c in clauses_with_trigger or r.start > 0 and doc[r.start - 1].lower_ in ("the", "a"):
+            continue  # "at the same time" is not "same time, next week?"
+        again = r.id_ == "again"
+        antecedent = None
+        for sp, medium in negated:
+            if sent_of[sp.start] in (s, s - 1) and sp.start < r.start:
+                antecedent = medium
+        moving = None
+        if antecedent is None and r.id_ == "push":
+            prior = [m for m in cands if m.kind == "planned" and m.sent_index in (s, s - 1) and m.start < doc[r.start].idx]
+            if prior:
+                moving = prior[-1]
+                antecedent = moving.medium
+        if antecedent is None and again:
+            prior = [m for m in cands if m.kind in ("past", "planned") and m.sent_index in (s, s - 1)
+                     and m.start < doc[r.start].idx]
+            if prior:
+                antecedent = prior[-1].medium
+        if antecedent is None:
+            continue
+        a, b = _clause_start(doc, r.start, clause_of), _clause_end(doc, r.start, clause_of)
+        if r.id_ == "instead" and not any(doc[k].lower_ in people for k in range(a, b)):
+            continue
+        times = [t for t in times_by_sent[s] if not t.deadline and clause_of[t.tok_start] == c and t.direction != "past"]
+        if not times:
+            continue
+        day = _pick_day(times, r, "planned", local)
+        if moving is not None:
+            if any(t.kind != "clock" for t in times):
+                moving.when = day  # the same conversation at its new time ("can we change to 2 PM?" keeps the day)
+            continue
+        out.append(_Candidate("planned", antecedent, day, s, doc[r.start].idx, 0.7, sent_text[s], True))
+    return out
+
+
+_REPORTING = {"wrote", "writes", "said", "says", "sent", "asked", "asks", "emailed", "e-mailed", "texted", "replied",
+              "replies", "messaged", "posted", "added", "mentioned", "told", "tells", "forwarded", "put", "note", "message",
+              "email", "reply", "text"}
+_QUOTES = {'"', "“", "”"}
+
+
+def _reported_quotes(doc, marks: list[int], lex) -> set[int]:
+    """Token indexes inside quotation marks that report someone else's words ('Tom wrote: "..."')."""
+    out: set[int] = set()
+    for open_i, close_i in zip(marks[0::2], marks[1::2]):
+        before = [doc[j] for j in range(max(0, open_i - 8), open_i)]
+        words = [t.lower_ for t in before]
+        if not any(w in _REPORTING for w in words):
+            continue
+        if any(w in ("i", "you", "u", "we") for w in words):
+            continue  # "you said 'lunch Friday'": the recipient's own words to the author
+        others = any(t.lower_ in lex["third_pronouns"] or _is_name(doc, t.i, -1, lex) for t in before)
+        if others:
+            out.update(range(open_i + 1, close_i))
+    return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _DIGITS = re.compile(r"\d")
 _LABEL_LINE = re.compile(
@@ -32,40 +33,56 @@ class PhoneNumber:
 
 def extract_numbers(signature: str, own_text: str = "", region: str = "US") -> list[PhoneNumber]:
     """Numbers in ``signature`` and in the labelled lines of ``own_text``; faxes left out."""
-    lines = [ln for ln in signature.splitlines() if ln.strip()]
-    lines += [ln for ln in own_text.splitlines() if _LABEL_LINE.match(ln)]
-    lines = [ln for ln in lines if len(_DIGITS.findall(ln)) >= 7]
+    lines = [ln for ln in signature.splitlines() if ln.strip() and _has_seven_digits(ln)]
+    if own_text and _SEVEN_DIGITS.search(own_text):
+        # the digit test first: it is cheaper than the label regex and rejects almost every line
+        lines += [ln for ln in own_text.splitlines() if _has_seven_digits(ln) and _LABEL_LINE.match(ln)]
     if not lines:
         return []
-    import phonenumbers
-
     out: list[PhoneNumber] = []
     seen = set()
     for ln in lines:
-        try:
-            matches = list(phonenumbers.PhoneNumberMatcher(ln, region or "US"))
-        except Exception:  # a malformed region or line must never stop the analysis
-            continue
-        for m in matches:
-            before = ln[:m.start]
-            # the label that applies is the last one before the number on its line
-            tail = before[-25:]
-            if _FAX.search(tail) or (not before.strip() and _FAX.search(ln[m.end:m.end + 8] or "")):
-                continue
-            e164 = phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
-            if e164 in seen:
-                continue
-            seen.add(e164)
-            found = list(_LABELS.finditer(tail))
-            label = None
-            if found:
-                label = "mobile" if found[-1].group("m") else "office"
-            if label is None:
-                kind = phonenumbers.number_type(m.number)
-                if kind == phonenumbers.PhoneNumberType.MOBILE:
-                    label = "mobile"
-            out.append(PhoneNumber(e164, m.raw_string, label))
+        for num in _line_numbers(ln, region or "US"):
+            if num.e164 not in seen:
+                seen.add(num.e164)
+                out.append(num)
     return out
+
+
+_SEVEN_DIGITS = re.compile(r"\d(?:\D*\d){6}")
+
+
+def _has_seven_digits(line: str) -> bool:
+    return len(_DIGITS.findall(line)) >= 7
+
+
+@lru_cache(maxsize=8192)
+def _line_numbers(ln: str, region: str) -> tuple[PhoneNumber, ...]:
+    """The numbers on one line, faxes left out (cached: people sign every message with the same lines)."""
+    import phonenumbers
+
+    try:
+        matches = list(phonenumbers.PhoneNumberMatcher(ln, region))
+    except Exception:  # a malformed region or line must never stop the analysis
+        return ()
+    out = []
+    for m in matches:
+        before = ln[:m.start]
+        # the label that applies is the last one before the number on its line
+        tail = before[-25:]
+        if _FAX.search(tail) or (not before.strip() and _FAX.search(ln[m.end:m.end + 8] or "")):
+            continue
+        e164 = phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
+        found = list(_LABELS.finditer(tail))
+        label = None
+        if found:
+            label = "mobile" if found[-1].group("m") else "office"
+        if label is None:
+            kind = phonenumbers.number_type(m.number)
+            if kind == phonenumbers.PhoneNumberType.MOBILE:
+                label = "mobile"
+        out.append(PhoneNumber(e164, m.raw_string, label))
+    return tuple(out)
 
 
 def normalize_number(raw: str, region: str = "US") -> str | None:

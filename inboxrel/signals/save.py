@@ -1,7 +1,8 @@
 """Evidence into the store: interactions and phone numbers, idempotently, one transaction per batch.
 
 ``analyze_messages`` runs every signal over a batch of saved messages (reply stripping, cues, call notices,
-calendars, signature numbers) and ``save_*`` writes the results. A cue is attributed to the conversation
+calendars, signature numbers; the text ones usually arrive already computed by the import's parse workers,
+see :mod:`inboxrel.signals.text`) and ``save_*`` writes the results. A cue is attributed to the conversation
 partner: for mail I sent, the people in To (Cc when To has none); for mail I received, the sender. Re-running
 replaces a message's own evidence instead of adding to it, so nothing is ever counted twice.
 """
@@ -18,10 +19,8 @@ from inboxrel.clock import to_db
 from inboxrel.models import addresses, interactions, messages, participants, people, phone_numbers
 from inboxrel.signals import VERSION
 from inboxrel.signals.calendar import CalendarEvent, parse_calendar
-from inboxrel.signals.cues import analyze_texts, local_from_utc
-from inboxrel.signals.notices import parse_call_notice
-from inboxrel.signals.phones import extract_numbers, normalize_number
-from inboxrel.signals.strip import split_body
+from inboxrel.signals.phones import normalize_number
+from inboxrel.signals.text import TextSignals, text_signals
 
 
 @dataclass
@@ -33,6 +32,7 @@ class MessageInput:
     date: datetime | None = None  # aware or naive UTC
     tz_offset: int | None = None
     subject: str | None = None
+    signals: TextSignals | None = None  # computed by a parse worker; None: computed here
 
 
 @dataclass
@@ -52,7 +52,7 @@ class EvidenceSummary:
 def input_from_parsed(parsed) -> MessageInput:
     """A :class:`MessageInput` from a ``ParsedMessage``."""
     return MessageInput(body=parsed.body, calendars=list(parsed.calendars or []), date=parsed.date,
-                        tz_offset=parsed.tz_offset, subject=parsed.subject)
+                        tz_offset=parsed.tz_offset, subject=parsed.subject, signals=getattr(parsed, "signals", None))
 
 
 def _day_at(day: date, offset: int | None) -> datetime:
@@ -116,48 +116,39 @@ def analyze_messages(engine, items: Iterable[tuple[int, MessageInput]], *, now: 
         meta = {}
         for i in range(0, len(ids), 500):
             meta.update(_participants(conn, ids[i:i + 500]))
-        bodies = {mid: split_body(inp.body) for mid, inp in items}
-        locals_ = {mid: local_from_utc(inp.date, inp.tz_offset) for mid, inp in items}
-        cue_lists = analyze_texts([(bodies[mid].own, locals_[mid]) for mid, _ in items])
+        sigs = _text_signals(items, meta, region, regions)
         rows: list[dict] = []
         numbers: list[tuple[int, str, str, str | None, datetime | None, int]] = []
         notices = []
         now_db = to_db(now)
-        for (mid, inp), cues in zip(items, cue_lists):
+        for mid, inp in items:
             m = meta.get(mid)
             if m is None:
                 continue
-            body = bodies[mid]
+            ts = sigs[mid]
             who = partners(m)
             msg_date = to_db(inp.date) if inp.date else m["date"]
             direction = "from_me" if m["direction"] == "sent" else "to_me"
             share = 1.0 if len(who) <= 1 else 0.7
-            for cue in cues:
+            for cue in ts.cues:
                 at = _day_at(cue.when, inp.tz_offset) if cue.when else (msg_date if cue.kind != "planned" else None)
                 for pid in who:
                     rows.append({"person_id": pid, "kind": cue.kind, "medium": cue.medium, "at": at,
                                  "source": "message", "source_ref": str(mid), "message_id": mid,
                                  "confidence": round(cue.confidence * share, 2), "direction": direction,
                                  "sentence": cue.sentence[:1000], "note": None, "created_at": now_db})
-            notice = parse_call_notice(inp.subject or m["subject"], body.own or inp.body)
-            if notice is not None and m["direction"] == "received":
-                notices.append((mid, notice, msg_date, inp.subject or m["subject"] or ""))
+            if ts.notice is not None and m["direction"] == "received":
+                notices.append((mid, ts.notice, msg_date, inp.subject or m["subject"] or ""))
             # numbers: the sender's own signature; quoted signatures belong to their quoted author
-            reg = (regions or {}).get(mid) or region
             senders = [p for p in m["from"] if not p["me"] and not p["auto"]]
             if senders and not m["automated"]:
-                for num in extract_numbers(body.signature, body.own, reg):
+                for num in ts.numbers:
                     numbers.append((senders[0]["pid"], num.e164, num.raw, num.label, msg_date, mid))
-            for q in body.quoted:
-                if not q.signature and not q.text:
-                    continue
-                found = extract_numbers(q.signature, "", reg)
-                if not found:
-                    continue
+            for q in ts.quoted:
                 pid = _quoted_author(conn, q, m)
                 if pid is None:
                     continue
-                for num in found:
+                for num in q.numbers:
                     # the quoted message is older than this one: its date is unknown, so this one bounds it
                     numbers.append((pid, num.e164, num.raw, num.label, msg_date, mid))
         conn.execute(delete(interactions).where(interactions.c.source == "message",
@@ -188,6 +179,19 @@ def analyze_messages(engine, items: Iterable[tuple[int, MessageInput]], *, now: 
         conn.execute(update(messages).where(messages.c.id.in_(ids)).values(analyzed_version=VERSION))
     summary.messages = len(items)
     return summary
+
+
+def _text_signals(items, meta: dict, region: str, regions: dict[int, str] | None) -> dict[int, TextSignals]:
+    """Each message's text signals: the parse worker's when it read the numbers with the right region."""
+    want = {mid: (regions or {}).get(mid) or region for mid, _ in items}
+    out = {mid: inp.signals for mid, inp in items if inp.signals is not None and inp.signals.region == want[mid]}
+    todo = [(mid, inp) for mid, inp in items if mid not in out]
+    for reg in dict.fromkeys(want[mid] for mid, _ in todo):
+        group = [(mid, inp) for mid, inp in todo if want[mid] == reg]
+        found = text_signals([(inp.body, inp.date, inp.tz_offset, inp.subject or (meta.get(mid) or {}).get("subject"))
+                              for mid, inp in group], reg)
+        out.update((mid, ts) for (mid, _), ts in zip(group, found))
+    return out
 
 
 def _notice_person(conn, notice, region: str) -> int | None:

@@ -26,13 +26,46 @@ _LOTUS_ON = re.compile(r"^\s*(?P<v>.{2,120}?)\s+on\s+\d{1,2}/\d{1,2}/\d{2,4}\s+\
 _UNDERSCORES = re.compile(r"^\s*[_=-]{10,}\s*$")
 _SIG_DASH = re.compile(r"^(?:--|__)\s*$")
 _SENT_FROM = re.compile(r"^\s*(?:sent\s+from\s+my\b|get\s+outlook\s+for\b|sent\s+(?:via|with)\s+\w+)", re.I)
-_SIGNOFF = re.compile(
-    r"^\s*(?:thanks|thank\s+you|thx|many\s+thanks|regards|best\s+regards|kind\s+regards|warm\s+regards|"
-    r"best\s+wishes|best|cheers|sincerely|yours(?:\s+truly|\s+sincerely)?|all\s+the\s+best|take\s+care|"
-    r"talk\s+soon|speak\s+soon|respectfully|rgds|br|love|xo+|ciao|hugs)\s*[,.!-]*\s*$", re.I)
+_SIGNOFF_WORDS = (
+    r"thanks", r"thank\s+you", r"thx", r"many\s+thanks", r"regards", r"best\s+regards", r"kind\s+regards",
+    r"warm\s+regards", r"best\s+wishes", r"best", r"cheers", r"sincerely", r"yours(?:\s+truly|\s+sincerely)?",
+    r"all\s+the\s+best", r"take\s+care", r"talk\s+soon", r"speak\s+soon", r"respectfully", r"rgds", r"br", r"love",
+    r"xo+", r"ciao", r"hugs")
+_SIGNOFF = re.compile(r"^\s*(?:" + "|".join(_SIGNOFF_WORDS) + r")\s*[,.!-]*\s*$", re.I)
 _CONTACT = re.compile(r"(?:\+?\d[\d\s().-]{6,}\d)|@|https?://|www\.|\b(?:tel|phone|cell|mobile|fax|direct|office)\b", re.I)
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _MAILTO = re.compile(r"mailto:([^\]\s>]+)", re.I)
+_DEQUOTE = re.compile(r"^\s?>\s?")
+_FORWARD = re.compile(r"forward", re.I)
+_TO_LINE = re.compile(r"^\s*to\s*:", re.I)
+_WROTE_NEXT = re.compile(r"^\s*\S.{0,100}(?:wrote|writes)\s*:\s*$", re.I)
+_ON_DATE_PREFIX = re.compile(r"^\s*on\b.*(?:\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?|\b\d{4}\b)\s*,?\s*", re.I)
+_WROTE_SUFFIX = re.compile(r"\s*(?:wrote|writes)\s*:?\s*$", re.I)
+_LOTUS_PATH_EMAIL = re.compile(r"/[^\s@/]+(?:/[^\s@/]+)*@\S+")
+_NAME_NOISE = re.compile(r"\[mailto:[^\]]*\]|<[^>]*>|\S*@\S+|\bon\s+\d.*$", re.I)
+_LOTUS_PATH = re.compile(r"/[A-Za-z]+(?:/[A-Za-z]+)*$")
+_NAME_TAIL = re.compile(r"@\S*$|/\S*$")
+_SENTENCE_END = re.compile(r"[.!?]\s*$")
+
+
+def _first_chars(chars: str) -> frozenset[str]:
+    """Every character a case-insensitive regex starting with one of ``chars`` can start a match with.
+
+    Python's case-insensitive matching also folds the Kelvin sign onto k, the long s onto s, and the
+    dotted and dotless i onto i; the pre-tests below use these sets, so they never reject a line the
+    regex would accept.
+    """
+    folds = {"k": "\u212a", "s": "\u017f", "i": "\u0130\u0131"}
+    return frozenset("".join(c + c.upper() + folds.get(c, "") for c in chars.lower()))
+
+
+# Cheap exact pre-tests (a character test before a regex): a line of a body is almost never a boundary.
+# Without a colon on the line or the next one, a boundary starts with "--", "On", "Begin" or "Forwarded".
+_BARE_START = _first_chars("-obf")
+_SEP_START = _first_chars("-bf")  # _SEPARATOR, _BEGIN_FWD
+_HDR_START = _first_chars("*fvd")  # _HDR_FROM
+_SENT_FROM_START = _first_chars("sg")
+_SIGNOFF_START = _first_chars("".join(w[0] for w in _SIGNOFF_WORDS))
 
 
 @dataclass
@@ -65,8 +98,8 @@ def _author(header_lines: list[str]) -> tuple[str | None, str | None]:
             if lm:
                 value = lm.group("v")
         if value is None and (_ON_WROTE.match(ln) or _WROTE.match(ln)):
-            value = re.sub(r"^\s*on\b.*(?:\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?|\b\d{4}\b)\s*,?\s*", "", ln.strip(), flags=re.I)
-            value = re.sub(r"\s*(?:wrote|writes)\s*:?\s*$", "", value, flags=re.I)
+            value = _ON_DATE_PREFIX.sub("", ln.strip())
+            value = _WROTE_SUFFIX.sub("", value)
         if value is None:
             continue
         mt = _MAILTO.search(value)
@@ -74,13 +107,13 @@ def _author(header_lines: list[str]) -> tuple[str | None, str | None]:
         if em is None:
             found = _EMAIL.search(value)
             em = found.group(0) if found else None
-        value = re.sub(r"/[^\s@/]+(?:/[^\s@/]+)*@\S+", "", value)  # Lotus "Name/HOU/ECT@ECT"
-        name = re.sub(r"\[mailto:[^\]]*\]|<[^>]*>|\S*@\S+|\bon\s+\d.*$", "", value).replace('"', "").strip(" \t'<>,;")
-        name = re.sub(r"/[A-Za-z]+(?:/[A-Za-z]+)*$", "", name).strip()  # Lotus "Name/HOU/ECT"
+        value = _LOTUS_PATH_EMAIL.sub("", value)  # Lotus "Name/HOU/ECT@ECT"
+        name = _NAME_NOISE.sub("", value).replace('"', "").strip(" \t'<>,;")
+        name = _LOTUS_PATH.sub("", name).strip()  # Lotus "Name/HOU/ECT"
         return (name or None), (em.strip(".").lower() if em else None)
     if header_lines and len(header_lines[0]) < 80 and not _SEPARATOR.match(header_lines[0]):
         name = header_lines[0].strip()
-        name = re.sub(r"@\S*$|/\S*$", "", name).strip()
+        name = _NAME_TAIL.sub("", name).strip()
         return (name or None), None
     return None, None
 
@@ -91,23 +124,31 @@ def _boundary(lines: list[str], i: int) -> int:
     s = ln.strip()
     if not s:
         return 0
-    if _SEPARATOR.match(s) or _BEGIN_FWD.match(s):
+    # Cheap exact pre-test: every rule below needs a colon on this line or the next, or one of a few
+    # first characters; most lines of a body have neither, and each rule is a regex.
+    if ":" not in s and s[0] not in _BARE_START and not (i + 1 < len(lines) and ":" in lines[i + 1]):
+        return 0
+    c0 = s[0]
+    on = c0 in "oO"
+    if c0 in _SEP_START and (_SEPARATOR.match(s) or _BEGIN_FWD.match(s)):
         return 1
-    if _ON_WROTE.match(s) or (_WROTE.match(s) and len(s) < 160):
+    # (s is stripped and has no line break: a line _WROTE matches ends with the colon)
+    if on and _ON_WROTE.match(s) or (s[-1] == ":" and len(s) < 160 and _WROTE.match(s)):
         return 1
-    if s.lower().startswith("on ") and i + 1 < len(lines) and re.match(r"^\s*\S.{0,100}(?:wrote|writes)\s*:\s*$", lines[i + 1], re.I):
+    if on and s.lower().startswith("on ") and i + 1 < len(lines) and _WROTE_NEXT.match(lines[i + 1]):
         return 2
-    if _HDR_FROM.match(s):
+    if c0 in _HDR_START and _HDR_FROM.match(s):
         n = 0
         for j in range(i + 1, min(len(lines), i + 7)):
             if _HDR_OTHER.match(lines[j]):
                 n = j - i + 1
         if n:
             return n
-    if _LOTUS_ON.match(s) and any(re.match(r"^\s*to\s*:", lines[j], re.I) for j in range(i + 1, min(len(lines), i + 4))):
+    if "/" in s and ":" in s and _LOTUS_ON.match(s) and \
+            any(_TO_LINE.match(lines[j]) for j in range(i + 1, min(len(lines), i + 4))):
         return 1
-    if i + 2 < len(lines) and _LOTUS_DATE.match(lines[i + 1]) and len(s) < 80 and \
-            any(re.match(r"^\s*to\s*:", lines[j], re.I) for j in range(i + 2, min(len(lines), i + 5))):
+    if len(s) < 80 and i + 2 < len(lines) and "/" in lines[i + 1] and ":" in lines[i + 1] and \
+            _LOTUS_DATE.match(lines[i + 1]) and any(_TO_LINE.match(lines[j]) for j in range(i + 2, min(len(lines), i + 5))):
         j = i + 2
         while j < len(lines) and j < i + 12 and (_HDR_OTHER.match(lines[j]) or not lines[j].strip()
                                                  or lines[j].startswith((" ", "\t"))):
@@ -117,7 +158,7 @@ def _boundary(lines: list[str], i: int) -> int:
 
 
 def _dequote(line: str) -> str:
-    return re.sub(r"^\s?>\s?", "", line)
+    return _DEQUOTE.sub("", line)
 
 
 def split_body(text: str | None) -> Body:
@@ -150,7 +191,7 @@ def split_body(text: str | None) -> Body:
                 i += h
                 continue
             rest = lines[i:]
-            quoted.extend(_blocks(rest, "forward" if re.search(r"forward", s, re.I) else "reply", None, None))
+            quoted.extend(_blocks(rest, "forward" if _FORWARD.search(s) else "reply", None, None))
             break
         own.append(ln)
         i += 1
@@ -195,7 +236,7 @@ def _blocks(lines: list[str], kind: str, name: str | None, email: str | None) ->
                         break
                 header += extra
                 h = j - i
-            kind = "forward" if re.search(r"forward", header[0], re.I) else kind
+            kind = "forward" if _FORWARD.search(header[0]) else kind
             cur_name, cur_email = _author(header[1:] if len(header) > 1 and (
                 _SEPARATOR.match(header[0].strip()) or _BEGIN_FWD.match(header[0].strip())) else header)
             cur = []
@@ -211,15 +252,22 @@ def _blocks(lines: list[str], kind: str, name: str | None, email: str | None) ->
 
 def split_signature(lines: list[str]) -> tuple[str, str]:
     """(text, signature) from the lines of one author's words."""
-    while lines and (not lines[-1].strip() or _UNDERSCORES.match(lines[-1])):
-        lines = lines[:-1]
+    end = len(lines)
+    while end and (not lines[end - 1].strip() or _UNDERSCORES.match(lines[end - 1])):
+        end -= 1
+    lines = lines[:end]
     for i, ln in enumerate(lines):
-        if _SIG_DASH.match(ln.rstrip()) or _SENT_FROM.match(ln):
+        # "--" or "__" alone, or a "Sent from my ..." line (the regexes only for lines that can be one)
+        bare = ln.strip()
+        if not bare:
+            continue
+        if bare in ("--", "__") and _SIG_DASH.match(ln.rstrip()) or \
+                bare[0] in _SENT_FROM_START and _SENT_FROM.match(ln):
             return "\n".join(lines[:i]).strip(), "\n".join(lines[i + 1:]).strip()
     # a sign-off line followed by a short block: the block is the signature
     start = max(0, len(lines) - 14)
     for i in range(len(lines) - 1, start - 1, -1):
-        if _SIGNOFF.match(lines[i]):
+        if lines[i].lstrip()[:1] in _SIGNOFF_START and _SIGNOFF.match(lines[i]):
             tail = [x for x in lines[i + 1:] if x.strip()]
             if len(tail) <= 10 and all(len(x.strip()) <= 80 for x in tail):
                 return "\n".join(lines[:i + 1]).strip(), "\n".join(lines[i + 1:]).strip()
@@ -230,6 +278,6 @@ def split_signature(lines: list[str]) -> tuple[str, str]:
         j -= 1
     block = lines[j:]
     if 2 <= len(block) <= 10 and all(len(x.strip()) <= 70 for x in block) and \
-            any(_CONTACT.search(x) for x in block) and not re.search(r"[.!?]\s*$", block[0].strip()):
+            any(_CONTACT.search(x) for x in block) and not _SENTENCE_END.search(block[0].strip()):
         return "\n".join(lines[:j]).strip(), "\n".join(block).strip()
     return "\n".join(lines).strip(), ""
