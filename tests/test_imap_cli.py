@@ -174,3 +174,21 @@ def test_ingest_feeds_the_conversation_evidence_of_bodies_in_the_window(home, do
             .join(addresses, addresses.c.id == people.c.primary_address_id)
             .where(messages.c.message_id == "talk@example.com")).all()
     assert [tuple(r) for r in rows] == [("past", "phone", "message", "alice@example.com")]
+
+
+def test_reanalyze_refetches_bodies_over_imap_when_they_were_not_kept(home, dovecot, imap_user):
+    msg = (b"Message-ID: <rf1@example.org>\r\nDate: Fri, 04 Jan 2002 09:00:00 -0600\r\n"
+           b"From: Dana Field <dana@example.org>\r\nTo: me@example.com\r\nSubject: catch up\r\n\r\n"
+           b"Great talking with you yesterday! Let's do it again soon.\r\n")
+    with dovecot.client(imap_user) as c:
+        c.append("INBOX", msg)
+    add_account(home, dovecot, imap_user, "--me", "me@example.com")
+    home.config.write_text("store_bodies = false\n" + home.config.read_text())
+    before = dovecot.snapshot(imap_user)
+    home("ingest", "--quiet", "--no-signals")
+    out = json.loads(home("reanalyze", "--all", "--format", "json").stdout)
+    assert out["refetched"] == 1 and out["interactions"] == 1
+    person = json.loads(home("person", "dana@example.org", "--format", "json").stdout)
+    assert [(e["kind"], e["medium"], e["at"][:10]) for e in person["evidence"]] == [("past", "unspecified",
+                                                                                    "2002-01-03")]
+    assert dovecot.snapshot(imap_user) == before  # read-only: no flag changed by the re-fetch

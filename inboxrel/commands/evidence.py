@@ -5,6 +5,7 @@ The work is done in ``inboxrel.signals``; these commands only translate options 
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -198,8 +199,9 @@ def reanalyze_cmd(app: App, everything, fmt):
     """Re-run the conversation signals over stored message bodies (after the rules improved).
 
     Messages analysed by the current signals version are skipped unless --all is given. When bodies
-    were not kept (store_bodies = false), IMAP accounts are re-fetched through the IMAP helper's
-    refetch hook when it is available; otherwise the command says which messages it could not redo.
+    were not kept (store_bodies = false), messages of IMAP accounts are fetched again, read-only
+    (EXAMINE, BODY.PEEK), analysed and dropped; for local accounts the command says which messages it
+    could not redo.
 
     \b
     Examples:
@@ -209,7 +211,7 @@ def reanalyze_cmd(app: App, everything, fmt):
     from inboxrel.signals.manual import reanalyze
 
     with app.lock():
-        out = reanalyze(app.engine(), app.settings, now=app.now, everything=everything)
+        out = reanalyze(app.engine(), app.settings, now=app.now, everything=everything, environ=os.environ)
     if fmt == "json":
         import json
 

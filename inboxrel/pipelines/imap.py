@@ -614,3 +614,52 @@ def choose_folders(remote: list[RemoteFolder], include: Iterable[str] = (), excl
             reason = "excluded"
         out.append((f, reason))
     return out
+
+
+def refetch_bodies(engine, settings, account_name: str, message_ids: list[int], *, environ=None, batch: int = 500):
+    """Fetch again, read-only, the messages whose text was not kept; yield ``(messages.id, ParsedMessage)``.
+
+    For ``inboxrel reanalyze`` with ``store_bodies = false``: each message is read from one live copy on the
+    server (EXAMINE, ``BODY.PEEK[]`` capped at the account's ``body_max_bytes``), parsed, analysed by the
+    caller and dropped; nothing is written to the mailbox or kept beyond the evidence.
+    """
+    from sqlalchemy import select
+
+    from inboxrel.errors import ConfigError
+    from inboxrel.models import folders, locations
+    from inboxrel.pipelines.parse import ParseError, parse_message
+    from inboxrel.secrets import fetch_credential
+
+    account = settings.accounts.get(account_name)
+    if account is None:
+        raise ConfigError(f"account {account_name!r} is not in the config {settings.config_path}: "
+                          f"`inboxrel account add {account_name} ...` first")
+    wanted = set(message_ids)
+    by_folder: dict[str, dict[int, int]] = {}
+    seen: set[int] = set()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(locations.c.message_id, locations.c.uid, folders.c.name)
+            .join(folders, folders.c.id == locations.c.folder_id)
+            .where(locations.c.uid.is_not(None), locations.c.gone.is_(False))
+            .order_by(folders.c.name, locations.c.uid)).all()
+    for r in rows:
+        if r.message_id in wanted and r.message_id not in seen:
+            seen.add(r.message_id)
+            by_folder.setdefault(r.name, {})[r.uid] = r.message_id
+    if not by_folder:
+        return
+    credential = fetch_credential(account, environ if environ is not None else {})
+    session = fetch_session(account, credential, timeout=getattr(account, "timeout", None) or 60.0)
+    try:
+        for folder, uid_map in by_folder.items():
+            session.examine(folder)
+            uids = sorted(uid_map)
+            for i in range(0, len(uids), batch):
+                for uid, raw in session.fetch_prefixes(uids[i:i + batch], account.body_max_bytes).items():
+                    try:
+                        yield uid_map[uid], parse_message(raw)
+                    except ParseError:
+                        continue
+    finally:
+        session.logout()

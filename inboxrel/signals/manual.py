@@ -157,7 +157,8 @@ def import_calendar_file(engine, path: str, *, now: datetime) -> dict:
     return {"events": len(events), "interactions": written}
 
 
-def reanalyze(engine, settings, *, now: datetime, everything: bool = False, batch: int = 500) -> dict:
+def reanalyze(engine, settings, *, now: datetime, everything: bool = False, batch: int = 500,
+              environ=None) -> dict:
     """Re-run the signals over stored bodies; re-fetch over IMAP when bodies were not kept."""
     from inboxrel.signals import VERSION
     from inboxrel.signals.save import EvidenceSummary, MessageInput, analyze_messages
@@ -191,15 +192,15 @@ def reanalyze(engine, settings, *, now: datetime, everything: bool = False, batc
             continue
         from inboxrel.signals.save import analyze_parsed
 
-        saved = list(fetch(engine, settings, name, ids))
+        saved = list(fetch(engine, settings, name, ids, environ=environ))
         refetched += len(saved)
         for i in range(0, len(saved), batch):
             total.add(analyze_parsed(engine, saved[i:i + batch], now=now, region=settings.default_region))
     if problems and not total.messages and not refetched:
         raise RefetchUnavailableError(
             f"no stored bodies to re-analyse: the bodies of {'; '.join(problems)} were not kept (store_bodies = false) "
-            "and cannot be re-fetched (local accounts: re-import the files into a fresh store; IMAP accounts need "
-            "inboxrel.pipelines.imap.refetch_bodies)")
+            "and cannot be re-fetched (local accounts: re-import the files into a fresh store; IMAP accounts: "
+            "check the account is still in the config)")
     return {"messages": total.messages, "interactions": total.interactions, "phone_numbers": total.phone_numbers,
             "calendar_events": total.calendar_events, "refetched": refetched, "not_available": problems}
 
