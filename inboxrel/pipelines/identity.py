@@ -390,3 +390,30 @@ def history(engine) -> list[dict]:
              "undone": r.undone_at is not None}
             for r in conn.execute(select(identity_events).order_by(identity_events.c.id))
         ]
+
+
+def directions_stale(engine) -> bool:
+    """True when mail from one of my addresses is still marked received (an address became mine)."""
+    with engine.connect() as conn:
+        mine = select(account_addresses.c.address_id)
+        return conn.execute(select(messages.c.id).where(messages.c.from_address_id.in_(mine),
+                                                        messages.c.direction == "received").limit(1)).first() is not None
+
+
+def settle_identities(engine, account_ids, now: datetime, *, me_changed: bool = False,
+                      full: bool = False) -> tuple[dict[int, list[str]], int]:
+    """After new mail: confirm my addresses, fix directions when they may be wrong, merge people.
+
+    Returns the addresses newly discovered per account and the number of automatic merges. Directions are
+    recomputed over the whole store only when my addresses changed (or ``full``): that pass reads every
+    message, and people are shared by accounts, so it runs once for all of them.
+    """
+    from inboxrel.pipelines.save import refresh_directions
+
+    discovered = {aid: [e for e, _, _ in discover_me(engine, aid)] for aid in account_ids}
+    if me_changed or full or any(discovered.values()) or directions_stale(engine):
+        with engine.begin() as conn:
+            refresh_directions(conn)
+    merges = merge_people_automatically(engine, now)
+    refresh_people(engine)
+    return discovered, merges

@@ -29,7 +29,6 @@ from inboxrel.pipelines.save import (
     ensure_account,
     ensure_folder,
     my_addresses,
-    refresh_directions,
 )
 
 BATCH = 500
@@ -149,8 +148,9 @@ def import_path(
     local_folders = discover_folders(path)
     account_id = ensure_account(engine, account, "local", now)
     summary = ImportSummary(account=account)
+    me_changed = False  # an address became mine in this run: stored mail may change direction
     if me:
-        identity.add_my_addresses(engine, account_id, me, "given")
+        me_changed = bool(identity.add_my_addresses(engine, account_id, me, "given"))
     sent_folders = list(sent_folders)
     kinds = {f.name: folder_kind(f.name, sent_folders) for f in local_folders}
     ordered = sorted(local_folders, key=lambda f: (kinds[f.name] != "sent", f.name))
@@ -177,7 +177,9 @@ def import_path(
         guess = [a for a, n in counts.items() if n >= identity.DISCOVER_MIN and n >= identity.DISCOVER_SHARE * total]
         if guess:
             evidence = "From address that dominates a sample of the sent folders"
-            summary.discovered += identity.add_my_addresses(engine, account_id, guess, "discovered", evidence)
+            added = identity.add_my_addresses(engine, account_id, guess, "discovered", evidence)
+            summary.discovered += added
+            me_changed = me_changed or bool(added)
 
     writer = MailWriter(engine, account_id, now=now, store_bodies=store_bodies)
     pending = sum(count_items(f) or POOL_MIN for f, _, unchanged in plan if not unchanged)
@@ -196,7 +198,9 @@ def import_path(
             progress.folder_done(fs)
 
     if summary.new or full:
-        settle_identities(engine, account_id, now, summary)
+        discovered, summary.merges = identity.settle_identities(engine, [account_id], now, full=full,
+                                                                 me_changed=me_changed)
+        summary.discovered += discovered[account_id]
     with engine.connect() as conn:
         summary.me = sorted(my_addresses(conn, account_id))
     summary.discovered = sorted(set(summary.discovered))
@@ -255,19 +259,6 @@ def save_resilient(writer: MailWriter, folder_id: int, batch: list[Item], state_
         total.quarantined += res.quarantined
         total.saved += res.saved
     return total
-
-
-def settle_identities(engine, account_id: int, now: datetime, summary: ImportSummary | None = None) -> None:
-    """After new mail: confirm my addresses, fix directions, merge people, refresh primary addresses."""
-    for email, _, _ in identity.discover_me(engine, account_id):
-        if summary is not None:
-            summary.discovered.append(email)
-    with engine.begin() as conn:
-        refresh_directions(conn)
-    merges = identity.merge_people_automatically(engine, now)
-    if summary is not None:
-        summary.merges = merges
-    identity.refresh_people(engine)
 
 
 class ParserPool:

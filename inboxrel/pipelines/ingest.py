@@ -62,7 +62,6 @@ from inboxrel.pipelines.save import (
     ensure_account,
     ensure_folder,
     my_addresses,
-    refresh_directions,
 )
 
 POOL_MIN = 3000  # new messages in a folder from which parsing moves to a worker process
@@ -294,18 +293,12 @@ def ingest(
             pending.append((acc_summary, ctx))
     settle = [(a, c) for a, c in pending if c.settle or full]
     if settle:
-        # discover_me per account, then one pass over the whole store (people are shared by accounts)
-        found = False
+        discovered, merges = identity.settle_identities(
+            engine, [ctx.account_id for _, ctx in settle], now, full=full,
+            me_changed=any(ctx.me_added for _, ctx in settle))
         for acc_summary, ctx in settle:
-            new_me = [e for e, _, _ in identity.discover_me(engine, ctx.account_id)]
-            acc_summary.discovered += new_me
-            found = found or bool(new_me) or ctx.me_added
-        if found or full or _directions_stale(engine):
-            with engine.begin() as conn:
-                refresh_directions(conn)
-        merges = identity.merge_people_automatically(engine, now)
+            acc_summary.discovered += discovered[ctx.account_id]
         settle[0][0].merges = merges
-        identity.refresh_people(engine)
     for _acc_summary, ctx in pending:
         _store_uidnext(engine, ctx.completed)
     summary.seconds = time.perf_counter() - started
@@ -437,16 +430,6 @@ def _sample_my_addresses(link: _Link, sent_folders: list[RemoteFolder]) -> list[
         return []  # only a head start: the sync itself reconnects, and discover_me runs after it
     total = sum(counts.values())
     return [a for a, n in counts.items() if n >= identity.DISCOVER_MIN and n >= identity.DISCOVER_SHARE * total]
-
-
-def _directions_stale(engine) -> bool:
-    """True when mail from one of my addresses is still marked received (an address became mine)."""
-    from inboxrel.models import account_addresses
-
-    with engine.connect() as conn:
-        mine = select(account_addresses.c.address_id)
-        return conn.execute(select(messages.c.id).where(messages.c.from_address_id.in_(mine),
-                                                        messages.c.direction == "received").limit(1)).first() is not None
 
 
 def _folder_line(fs: FolderSummary) -> str:
