@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchkit import compile_package
+
 ROOT = Path(__file__).resolve().parents[1]
 ENRON = ROOT.parent / "shared" / "data" / "enron"
 
@@ -71,6 +73,7 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=100_000, help="size of the generated Maildir")
     ap.add_argument("--skip-notmuch", action="store_true")
     args = ap.parse_args()
+    compile_package()
     from inboxrel.demo import generate_maildir
 
     work = Path(tempfile.mkdtemp(prefix="irbench"))

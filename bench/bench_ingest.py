@@ -31,6 +31,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from benchkit import compile_package
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -246,6 +248,7 @@ def main() -> None:
     ap.add_argument("--skip-enron", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work dir and print its path")
     args = ap.parse_args()
+    compile_package()
 
     work = Path(tempfile.mkdtemp(prefix="irbench"))
     server = Dovecot()

@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchkit import compile_package
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -205,6 +207,7 @@ def main() -> None:
     ap.add_argument("--compare", action="store_true",
                     help="also import with the text signals run in the main process (the design before)")
     args = ap.parse_args()
+    compile_package()
     data = Path(args.data)
     parsed = load_bodies(data, args.limit)
     chunks = _chunks(parsed)

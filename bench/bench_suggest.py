@@ -27,6 +27,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from benchkit import compile_package
+
 NOW = datetime(2024, 6, 1, 12, 0)
 SUBJECTS = ["Budget review", "Quarterly numbers", "Contract draft", "Site visit", "Hiring plan", "Board deck",
             "Pricing update", "Offsite agenda", "Vendor shortlist", "Pipeline forecast", "Launch checklist",
@@ -222,6 +224,7 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a cached SQLite file in the temp dir)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached store")
     opts = parser.parse_args()
+    compile_package()
 
     if opts.db:
         url = opts.db

@@ -78,7 +78,7 @@ def cues_cmd(file, eval_file, fmt):
         else:
             emit(format_scores(scores))
         return
-    stream = file or click.get_text_stream("stdin")
+    stream = file or sys.stdin
     for line in run_cues(stream):
         sys.stdout.write(line + "\n")
 

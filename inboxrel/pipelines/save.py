@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -34,6 +34,12 @@ from inboxrel.pipelines.classify import classify_sender
 from inboxrel.pipelines.parse import ParsedMessage
 
 SUBJECT_WINDOW = timedelta(days=30)  # replies without References join a same-subject thread this recent
+MESSAGE_COLUMNS = ("id", "thread_id", "account_id", "message_id", "fingerprint", "date", "tz_offset", "subject",
+                   "subject_norm", "from_address_id", "direction", "automated", "recipient_count", "in_reply_to",
+                   "references", "size", "body_text", "body_hash", "has_body", "has_calendar", "analyzed_version",
+                   "created_at")
+THREAD_COLUMNS = ("subject", "first_at", "last_at", "message_count", "sent_count", "received_count",
+                  "last_message_id", "last_from_address_id", "awaiting")
 ROLES = (("from", "from_"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc"), ("reply-to", "reply_to"))
 
 
@@ -53,31 +59,38 @@ def allocate_ids(conn, table, n: int) -> list[int]:
     return list(range(start, start + n))
 
 
-def fast_insert(conn, table, rows: list[dict]) -> None:
-    """INSERT many rows through the driver's executemany: several times faster than Core for big batches.
+def insert_rows(conn, table, columns: Sequence[str], rows: list[tuple]) -> None:
+    """INSERT many rows (tuples in the order of ``columns``) through the driver's executemany: several
+    times faster than Core for big batches.
 
-    Every row must have the same keys; values are plain Python (naive UTC datetimes, str, int, bool, bytes).
+    Values are plain Python (naive UTC datetimes, str, int, bool, bytes).
     """
     if not rows:
         return
-    cols = list(rows[0])
     quote = conn.dialect.identifier_preparer.quote
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
-           f"VALUES ({', '.join([mark] * len(cols))})")
-    conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join([mark] * len(columns))})")
+    conn.exec_driver_sql(sql, rows)
 
 
-def fast_update(conn, table, rows: list[dict], key: str = "id") -> None:
-    """UPDATE many rows by primary key through the driver's executemany (see :func:`fast_insert`)."""
+def fast_insert(conn, table, rows: list[dict]) -> None:
+    """:func:`insert_rows` for dicts that all have the same keys."""
+    if rows:
+        cols = list(rows[0])
+        insert_rows(conn, table, cols, [tuple(r[c] for c in cols) for r in rows])
+
+
+def update_rows(conn, table, columns: Sequence[str], rows: list[tuple], key: str = "id") -> None:
+    """UPDATE many rows by primary key through the driver's executemany; each row is the values of
+    ``columns`` followed by the key."""
     if not rows:
         return
-    cols = [c for c in rows[0] if c != key]
     quote = conn.dialect.identifier_preparer.quote
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {mark}' for c in cols)} "
+    sql = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {mark}' for c in columns)} "
            f"WHERE {quote(key)} = {mark}")
-    conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) + (r[key],) for r in rows])
+    conn.exec_driver_sql(sql, rows)
 
 
 def role_pairs(p: ParsedMessage):
@@ -239,8 +252,8 @@ class MailWriter:
             for (_item, p), mid in zip(new_items, allocate_ids(conn, messages, len(new_items))):
                 ids[id(p)] = mid
             assign = self._thread(conn, [(ids[id(p)], p) for _, p in new_items])
-            fast_insert(conn, messages, [self._message_row(p, ids[id(p)], assign[ids[id(p)]], now_db)
-                                         for _, p in new_items])
+            insert_rows(conn, messages, MESSAGE_COLUMNS,
+                        [self._message_row(p, ids[id(p)], assign[ids[id(p)]], now_db) for _, p in new_items])
             part_rows = []
             for (_item, p) in new_items:
                 mid = ids[id(p)]
@@ -253,9 +266,8 @@ class MailWriter:
                     if (email, role) in seen:
                         continue
                     seen.add((email, role))
-                    part_rows.append({"message_id": mid, "address_id": self.addr[email], "role": role,
-                                      "name": name or None})
-            fast_insert(conn, participants, part_rows)
+                    part_rows.append((mid, self.addr[email], role, name or None))
+            insert_rows(conn, participants, ("message_id", "address_id", "role", "name"), part_rows)
             refresh_threads(conn, set(assign.values()))
             res.new = len(new_items)
         if loc_rows:
@@ -290,33 +302,15 @@ class MailWriter:
         for e, aid in zip(emails, aids):
             self.addr[e] = aid
 
-    def _message_row(self, p: ParsedMessage, mid: int, thread_id: int, now_db) -> dict:
+    def _message_row(self, p: ParsedMessage, mid: int, thread_id: int, now_db) -> tuple:
+        """The values of :data:`MESSAGE_COLUMNS` for a new message."""
         sender = p.from_[1] if p.from_ else None
         recipients = {a for _, a in p.to + p.cc + p.bcc}
-        return {
-            "id": mid,
-            "thread_id": thread_id,
-            "account_id": self.account_id,
-            "message_id": p.message_id,
-            "fingerprint": p.fingerprint,
-            "date": to_db(p.date),
-            "tz_offset": p.tz_offset,
-            "subject": p.subject,
-            "subject_norm": p.subject_norm,
-            "from_address_id": self.addr[sender] if sender else None,
-            "direction": direction_of(sender, recipients, self.me),
-            "automated": p.automated,
-            "recipient_count": len(recipients),
-            "in_reply_to": p.in_reply_to,
-            "references": " ".join(p.references) or None,
-            "size": p.size,
-            "body_text": p.body if self.store_bodies else None,
-            "body_hash": p.body_hash,
-            "has_body": p.body is not None,
-            "has_calendar": bool(p.calendars),
-            "analyzed_version": None,
-            "created_at": now_db,
-        }
+        return (mid, thread_id, self.account_id, p.message_id, p.fingerprint, to_db(p.date), p.tz_offset,
+                p.subject, p.subject_norm, self.addr[sender] if sender else None,
+                direction_of(sender, recipients, self.me), p.automated, len(recipients), p.in_reply_to,
+                " ".join(p.references) or None, p.size, p.body if self.store_bodies else None, p.body_hash,
+                p.body is not None, bool(p.calendars), None, now_db)
 
     # -- threads (JWZ over Message-IDs, subject fallback) ---------------------------------------------
     def _thread(self, conn, new: list[tuple[int, ParsedMessage]]) -> dict[int, int]:
@@ -360,17 +354,17 @@ class MailWriter:
                         stored.add(k)  # the cache mirrors thread_keys: this key has a row already
                     self.tkeys[k] = tid
                     key_rows[k] = tid
-        fast_insert(conn, threads, [{"id": t, "message_count": 0, "sent_count": 0, "received_count": 0}
-                                    for t in new_threads if t not in {o for o, _ in merges}])
+        merged = {o for o, _ in merges}
+        insert_rows(conn, threads, ("id", "message_count", "sent_count", "received_count"),
+                    [(t, 0, 0, 0) for t in new_threads if t not in merged])
         for old, keep in merges:
             conn.execute(update(messages).where(messages.c.thread_id == old).values(thread_id=keep))
             conn.execute(update(thread_keys).where(thread_keys.c.thread_id == old).values(thread_id=keep))
             conn.execute(delete(threads).where(threads.c.id == old))
             self.touched_threads.discard(old)
             self.touched_threads.add(keep)
-        fast_insert(conn, thread_keys, [{"key": k, "thread_id": t} for k, t in key_rows.items() if k not in stored])
-        fast_update(conn, thread_keys, [{"key": k, "thread_id": t} for k, t in key_rows.items() if k in stored],
-                    key="key")
+        insert_rows(conn, thread_keys, ("key", "thread_id"), [kt for kt in key_rows.items() if kt[0] not in stored])
+        update_rows(conn, thread_keys, ("thread_id",), [(t, k) for k, t in key_rows.items() if k in stored], key="key")
         self.touched_threads |= set(assign.values())
         return assign
 
@@ -393,39 +387,45 @@ def direction_of(sender: str | None, recipients: set[str], me: set[str]) -> str:
 def refresh_threads(conn, thread_ids: Iterable[int]) -> None:
     """Recompute each thread's counts, first/last message, who wrote last and who owes a reply."""
     ids = sorted(set(thread_ids))
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
-        rows = conn.execute(
-            select(messages.c.id, messages.c.thread_id, messages.c.date, messages.c.direction,
-                   messages.c.from_address_id, messages.c.automated, messages.c.subject)
-            .where(messages.c.thread_id.in_(chunk))
-        ).all()
+        # (id, thread, date, direction, from address, automated, subject): tuples straight from the driver
+        rows = conn.exec_driver_sql(
+            "SELECT id, thread_id, date, direction, from_address_id, automated, subject FROM messages "
+            f"WHERE thread_id IN ({', '.join([mark] * len(chunk))})", tuple(chunk)).fetchall()
         by_thread: dict[int, list] = {}
         for r in rows:
-            by_thread.setdefault(r.thread_id, []).append(r)
+            by_thread.setdefault(r[1], []).append(r)
         updates = []
         for tid in chunk:
             msgs = by_thread.get(tid)
             if not msgs:
                 continue
-            msgs.sort(key=lambda r: (r.date is None, r.date or datetime.min, r.id))
-            dated = [m for m in msgs if m.date is not None]
+            # dates come back as ISO text on SQLite and as datetimes on PostgreSQL: either way they sort, and
+            # are written back as they came; undated messages go last ("" is only compared with "")
+            msgs.sort(key=lambda r: (r[2] is None, r[2] or "", r[0]))
+            dated = [m for m in msgs if m[2] is not None]
             first = dated[0] if dated else msgs[0]
             last = dated[-1] if dated else msgs[-1]
-            personal = [m for m in msgs if m.automated is None]
-            sent = sum(1 for m in msgs if m.direction == "sent")
-            received = sum(1 for m in msgs if m.direction == "received")
+            sent = received = 0
+            personal = False
+            for m in msgs:
+                if m[3] == "sent":
+                    sent += 1
+                elif m[3] == "received":
+                    received += 1
+                if m[5] is None:
+                    personal = True
             awaiting = None
-            if last.automated is None and personal:
-                if last.direction == "received":
+            if last[5] is None and personal:
+                if last[3] == "received":
                     awaiting = "me"
-                elif last.direction == "sent":
+                elif last[3] == "sent":
                     awaiting = "them"
-            updates.append({"id": tid, "subject": first.subject, "first_at": first.date, "last_at": last.date,
-                            "message_count": len(msgs), "sent_count": sent, "received_count": received,
-                            "last_message_id": last.id, "last_from_address_id": last.from_address_id,
-                            "awaiting": awaiting})
-        fast_update(conn, threads, updates, key="id")
+            updates.append((first[6], first[2], last[2], len(msgs), sent, received,
+                            last[0], last[4], awaiting, tid))
+        update_rows(conn, threads, THREAD_COLUMNS, updates)
 
 
 def refresh_directions(conn) -> int:
