@@ -166,7 +166,7 @@ from inboxrel.pipelines.importer import import_path
 db, path, account = sys.argv[1:]
 app = App(db, None, "2002-06-01T00:00:00Z")
 engine = app.engine()
-s = import_path(engine, path, now=app.now, account=account, after_batch=signal_stage(app, engine), signals=False)
+s = import_path(engine, path, now=app.now, account=account, after_batch=signal_stage(app), signals=False)
 print(json.dumps(s.as_dict()))
 """
 

@@ -76,7 +76,7 @@ def import_cmd(app: App, path, account, me, sent_folder, full, no_signals, quiet
     from inboxrel.pipelines.importer import import_path
 
     engine = app.engine()
-    after = None if no_signals else evidence.signal_stage(app, engine)
+    after = None if no_signals else evidence.signal_stage(app)
     with app.lock(), BarProgress(enabled=not quiet) as bar:
         summary = import_path(engine, path, now=app.now, account=account, me=me, sent_folders=sent_folder,
                               store_bodies=app.settings.store_bodies, full=full, progress=bar, after_batch=after,
@@ -356,7 +356,7 @@ def account_add_me(app: App, name, addresses):
     engine = app.engine()
     with app.lock():
         account_id = ensure_account(engine, name, "local", app.now)
-        added = identity.add_my_addresses(engine, account_id, addresses, "given")
+        added = identity.add_my_addresses(engine, account_id, addresses, "given", now=app.now)
         with engine.begin() as conn:
             refresh_directions(conn)
     emit(f"added {', '.join(added) if added else 'nothing new'}")
@@ -393,7 +393,7 @@ def demo(app: App, path, seed, limit):
     now = app.now if app._now else DEMO_NOW
     app.now = now  # the evidence stage reads app.now: the lunch invitation is "planned" as of the demo's now
     engine = app.engine()
-    after = evidence.signal_stage(app, engine)
+    after = evidence.signal_stage(app)
     with app.lock(), BarProgress() as bar:
         summary = import_path(engine, target, now=now, account="demo", me=[DEMO_ME], progress=bar,
                               store_bodies=app.settings.store_bodies, after_batch=after,

@@ -12,10 +12,12 @@ from inboxrel.models import (
     accounts,
     addresses,
     folders,
+    interactions,
     locations,
     messages,
     participants,
     people,
+    phone_numbers,
     quarantine,
 )
 from tests.servers_imap import PASSWORD
@@ -73,9 +75,14 @@ def store_dump(engine) -> dict:
         fold = sorted((r.name, r.kind, r.special_use, r.uidvalidity, r.uidnext, r.highest_uid, r.message_count,
                        r.highestmodseq, r.last_error) for r in conn.execute(select(folders)))
         quar = sorted((fname.get(r.folder_id), r.key, r.reason) for r in conn.execute(select(quarantine)))
+        who = {pid: tuple(sorted(v)) for pid, v in by_person.items()}
+        evidence = sorted(((who[r.person_id], r.kind, r.medium, r.at, r.source, key.get(r.message_id),
+                            r.confidence, r.direction, r.sentence) for r in conn.execute(select(interactions))), key=repr)
+        phones = sorted(((who[r.person_id], r.e164, r.label, r.first_seen, r.last_seen)
+                         for r in conn.execute(select(phone_numbers))), key=repr)
     return {"messages": out_msgs, "locations": locs, "participants": parts,
             "threads": sorted(tuple(sorted(t)) for t in threads.values()), "people": persons,
-            "mine": mine, "folders": fold, "quarantine": quar}
+            "mine": mine, "folders": fold, "quarantine": quar, "evidence": evidence, "phones": phones}
 
 
 def count(engine, table, *where) -> int:

@@ -19,7 +19,8 @@ import pytest
 
 from inboxrel.db import open_store, store_lock
 from inboxrel.errors import PartialError, UnreachableError
-from tests.imap_support import NOW, account_for, store_dump, sync
+from inboxrel.models import interactions
+from tests.imap_support import NOW, account_for, count, store_dump, sync
 from tests.servers_imap import PASSWORD, CutProxy, make_cert, seed_enron
 
 pytestmark = pytest.mark.imap
@@ -142,18 +143,25 @@ def test_concurrent_runs_second_exits_75_at_once(dovecot, imap_user, shared_data
 
 # -- kill -9 ------------------------------------------------------------------------------------------------
 
-def test_kill_9_mid_sync_then_rerun_equals_a_clean_run(dovecot, imap_user, shared_data, tmp_path):
+@pytest.mark.parametrize("signals", [False, True], ids=["headers", "with-evidence"])
+def test_kill_9_mid_sync_then_rerun_equals_a_clean_run(dovecot, imap_user, shared_data, tmp_path, signals):
+    """Killed twice mid-sync, a re-run gives exactly the store of a clean run: messages, threads, people
+    and, with the conversation signals on, every piece of evidence and phone number (they are committed
+    with their batch)."""
     seed_enron(dovecot, imap_user, shared_data, "allen-p")
     before = dovecot.snapshot(imap_user)
     config = write_config(tmp_path / "c.toml", dovecot, imap_user)
     clean_db, db = tmp_path / "clean.db", tmp_path / "store.db"
-    clean = cli(tmp_path, config, "ingest", "--quiet", "--no-signals", db=clean_db)
+    opts = () if signals else ("--no-signals",)
+    clean = cli(tmp_path, config, "ingest", "--quiet", *opts, db=clean_db)
     assert clean.returncode == 0, clean.stderr
     total = stored_messages(clean_db)
+    if signals:
+        assert count(open_store(f"sqlite:///{clean_db}"), interactions) > 0  # there is evidence to lose
 
     killed_at = []
     for target in (300, 1200):
-        proc = cli(tmp_path, config, "ingest", "--quiet", "--no-signals", popen=True)
+        proc = cli(tmp_path, config, "ingest", "--quiet", *opts, popen=True)
         deadline = time.monotonic() + 120
         while stored_messages(db) < target and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -163,7 +171,7 @@ def test_kill_9_mid_sync_then_rerun_equals_a_clean_run(dovecot, imap_user, share
         killed_at.append(stored_messages(db))
     assert killed_at[0] < killed_at[1] < total  # each kill happened mid-sync, with work saved before it
 
-    rerun = cli(tmp_path, config, "ingest", "--quiet", "--no-signals")
+    rerun = cli(tmp_path, config, "ingest", "--quiet", *opts)
     assert rerun.returncode == 0, rerun.stderr
     assert store_dump(open_store(f"sqlite:///{db}")) == store_dump(open_store(f"sqlite:///{clean_db}"))
     assert dovecot.snapshot(imap_user) == before

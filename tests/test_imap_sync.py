@@ -384,7 +384,7 @@ def test_progress_and_after_batch_callbacks(dovecot, imap_user, shared_data, sql
             events.append(("advance", n))
 
     engine = open_store(sqlite_url)
-    sync(engine, dovecot, imap_user, progress=Recorder(), after_batch=saved.extend)
+    sync(engine, dovecot, imap_user, progress=Recorder(), after_batch=lambda _conn, batch: saved.extend(batch))
     assert ("start", "test:INBOX", 7) in events and ("advance", 7) in events
     with engine.connect() as conn:
         ids = set(conn.execute(select(messages.c.id)).scalars())

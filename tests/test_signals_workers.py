@@ -39,9 +39,9 @@ def _rows(engine) -> tuple[list, list]:
 def _import(url: str, path, *, workers_signals: bool, region: str, analyse_region: str, calls: list, full=False):
     engine = open_store(url)
 
-    def after_batch(saved):
+    def after_batch(conn, saved):
         calls.append([getattr(p, "signals", None) is not None for _, p in saved])
-        analyze_parsed(engine, saved, now=NOW, region=analyse_region)
+        analyze_parsed(conn, saved, now=NOW, region=analyse_region)
 
     summary = importer.import_path(engine, path, now=NOW, me=["me@me.example"], sent_folders=["sent"], full=full,
                                    after_batch=after_batch, signals=workers_signals, region=region)

@@ -13,7 +13,7 @@ import click
 from inboxrel.clikit import App, emit, format_option, pass_app
 
 
-def _regions(app: App, engine, ids: list[int]) -> dict[int, str]:
+def _regions(app: App, conn, ids: list[int]) -> dict[int, str]:
     """Per-message default region from the account's ``default_region`` setting (none: the global one)."""
     per_account = {name: acct.default_region for name, acct in app.settings.accounts.items() if acct.default_region}
     if not per_account or not ids:
@@ -23,24 +23,27 @@ def _regions(app: App, engine, ids: list[int]) -> dict[int, str]:
     from inboxrel.models import accounts, messages
 
     out = {}
-    with engine.connect() as conn:
-        for i in range(0, len(ids), 500):
-            for r in conn.execute(select(messages.c.id, accounts.c.name).join(accounts, accounts.c.id == messages.c.account_id)
-                                  .where(messages.c.id.in_(ids[i:i + 500]))):
-                if r.name in per_account:
-                    out[r.id] = per_account[r.name]
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(select(messages.c.id, accounts.c.name).join(accounts, accounts.c.id == messages.c.account_id)
+                              .where(messages.c.id.in_(ids[i:i + 500]))):
+            if r.name in per_account:
+                out[r.id] = per_account[r.name]
     return out
 
 
-def signal_stage(app, engine):
-    """The callback the import runs after each saved batch to extract conversation evidence, or None."""
+def signal_stage(app):
+    """The callback the import runs on each batch it saves, to extract conversation evidence.
 
-    def after_batch(saved):
+    It runs inside the batch's transaction (``conn``): the messages and their evidence are committed
+    together, so a run killed at any point never leaves saved mail without its evidence.
+    """
+
+    def after_batch(conn, saved):
         from inboxrel.signals.save import analyze_parsed
 
         ids = [mid for mid, _ in saved]
-        analyze_parsed(engine, saved, now=app.now, region=app.settings.default_region,
-                       regions=_regions(app, engine, ids))
+        analyze_parsed(conn, saved, now=app.now, region=app.settings.default_region,
+                       regions=_regions(app, conn, ids))
 
     return after_batch
 

@@ -109,7 +109,7 @@ def ingest(app: App, names, full, no_signals, quiet, fmt):
         accounts = _accounts(app.settings, names)
         with app.lock():  # before anything touches the store: a second run changes nothing
             engine = app.engine()
-            after = None if no_signals else evidence.signal_stage(app, engine)
+            after = None if no_signals else evidence.signal_stage(app)
             logger.info("ingest started: %s%s", ", ".join(a.name for a in accounts), " (full)" if full else "")
             with BarProgress(enabled=not quiet and fmt == "text") as bar:
                 summary = run_ingest(engine, accounts, now=app.now, environ=os.environ, full=full,

@@ -50,7 +50,8 @@ def normalize_name(name: str | None) -> str | None:
     return " ".join(sorted(tokens))
 
 
-def add_my_addresses(engine, account_id: int, emails, source: str, evidence: str | None = None) -> list[str]:
+def add_my_addresses(engine, account_id: int, emails, source: str, evidence: str | None = None, *,
+                     now: datetime) -> list[str]:
     """Record addresses as mine for the account (creating them); return the ones that were new."""
     from inboxrel.pipelines.parse import normalize_address
 
@@ -60,7 +61,7 @@ def add_my_addresses(engine, account_id: int, emails, source: str, evidence: str
             email = normalize_address(raw)
             if not email:
                 raise UsageError(f"{raw!r} is not an email address")
-            aid = _ensure_address(conn, email)
+            aid = _ensure_address(conn, email, now)
             have = conn.execute(select(account_addresses.c.source).where(
                 account_addresses.c.account_id == account_id, account_addresses.c.address_id == aid)).first()
             if have:
@@ -72,11 +73,11 @@ def add_my_addresses(engine, account_id: int, emails, source: str, evidence: str
     return added
 
 
-def _ensure_address(conn, email: str) -> int:
+def _ensure_address(conn, email: str, now: datetime) -> int:
     row = conn.execute(select(addresses.c.id).where(addresses.c.email == email)).first()
     if row:
         return row.id
-    pid = conn.execute(insert(people).values(name=None, created_at=to_db(datetime.now()))).inserted_primary_key[0]
+    pid = conn.execute(insert(people).values(name=None, created_at=to_db(now))).inserted_primary_key[0]
     aid = conn.execute(insert(addresses).values(email=email, person_id=pid)).inserted_primary_key[0]
     conn.execute(update(people).where(people.c.id == pid).values(primary_address_id=aid))
     return aid
@@ -94,7 +95,7 @@ def _merge_me(conn) -> None:
     conn.execute(update(people).where(people.c.id == keep).values(is_me=True, automated=None))
 
 
-def discover_me(engine, account_id: int) -> list[tuple[str, int, int]]:
+def discover_me(engine, account_id: int, now: datetime) -> list[tuple[str, int, int]]:
     """Propose the From addresses that dominate the sent folders; store them as the account's own.
 
     Returns (address, messages from it, messages in the sent folders) for each address newly stored.
@@ -118,7 +119,7 @@ def discover_me(engine, account_id: int) -> list[tuple[str, int, int]]:
     added = []
     for email, n in sorted(proposed, key=lambda x: -x[1]):
         ev = f"From address of {n} of {total} messages in the sent folders"
-        if add_my_addresses(engine, account_id, [email], "discovered", ev):
+        if add_my_addresses(engine, account_id, [email], "discovered", ev, now=now):
             added.append((email, n, total))
     return added
 
@@ -410,7 +411,7 @@ def settle_identities(engine, account_ids, now: datetime, *, me_changed: bool = 
     """
     from inboxrel.pipelines.save import refresh_directions
 
-    discovered = {aid: [e for e, _, _ in discover_me(engine, aid)] for aid in account_ids}
+    discovered = {aid: [e for e, _, _ in discover_me(engine, aid, now)] for aid in account_ids}
     if me_changed or full or any(discovered.values()) or directions_stale(engine):
         with engine.begin() as conn:
             refresh_directions(conn)

@@ -133,7 +133,7 @@ def import_path(
     store_bodies: bool = True,
     full: bool = False,
     progress: Progress | None = None,
-    after_batch: Callable[[list], None] | None = None,
+    after_batch: Callable[[object, list], None] | None = None,
     signals: bool = False,
     region: str = "US",
 ) -> ImportSummary:
@@ -141,7 +141,8 @@ def import_path(
 
     With ``signals`` the worker processes also run the text signals (reply split, cues, phone numbers read
     with ``region``) of each saved batch and attach them to its ParsedMessages before ``after_batch``
-    runs, so ``after_batch`` only attributes and stores the evidence.
+    runs, so ``after_batch`` only attributes and stores the evidence. ``after_batch(conn, saved)`` runs
+    inside each batch's transaction (see :meth:`MailWriter.save_batch`).
     """
     started = time.perf_counter()
     progress = progress or Progress()
@@ -150,7 +151,7 @@ def import_path(
     summary = ImportSummary(account=account)
     me_changed = False  # an address became mine in this run: stored mail may change direction
     if me:
-        me_changed = bool(identity.add_my_addresses(engine, account_id, me, "given"))
+        me_changed = bool(identity.add_my_addresses(engine, account_id, me, "given", now=now))
     sent_folders = list(sent_folders)
     kinds = {f.name: folder_kind(f.name, sent_folders) for f in local_folders}
     ordered = sorted(local_folders, key=lambda f: (kinds[f.name] != "sent", f.name))
@@ -177,7 +178,7 @@ def import_path(
         guess = [a for a, n in counts.items() if n >= identity.DISCOVER_MIN and n >= identity.DISCOVER_SHARE * total]
         if guess:
             evidence = "From address that dominates a sample of the sent folders"
-            added = identity.add_my_addresses(engine, account_id, guess, "discovered", evidence)
+            added = identity.add_my_addresses(engine, account_id, guess, "discovered", evidence, now=now)
             summary.discovered += added
             me_changed = me_changed or bool(added)
 
@@ -211,18 +212,21 @@ def import_path(
 def _import_folder(writer, folder_id, folder, state, known, fs, now, pool, progress, after_batch) -> None:
     batch: list[Item] = []
 
+    def with_signals(conn, saved) -> None:  # in the batch's transaction: text signals in the pool, then evidence
+        pool.text_signals(saved)
+        after_batch(conn, saved)
+
+    after = with_signals if after_batch else None
+
     def flush(final: bool) -> None:
         # The folder's state is written with its last batch only: a run killed before then re-lists the
         # folder next time and skips the files already saved.
         state_values = {"source_state": state, "last_sync_at": to_db(now), "last_success_at": to_db(now),
                         "last_error": None} if final else None
-        res = save_resilient(writer, folder_id, batch, state_values)
+        res = save_resilient(writer, folder_id, batch, state_values, after)
         fs.new += res.new
         fs.duplicates += res.duplicates
         fs.quarantined += res.quarantined
-        if after_batch and res.saved:
-            pool.text_signals(res.saved)
-            after_batch(res.saved)
         progress.advance(len(batch))
         batch.clear()
 
@@ -233,7 +237,7 @@ def _import_folder(writer, folder_id, folder, state, known, fs, now, pool, progr
     flush(True)
 
 
-def save_resilient(writer: MailWriter, folder_id: int, batch: list[Item], state_values) -> BatchResult:
+def save_resilient(writer: MailWriter, folder_id: int, batch: list[Item], state_values, after=None) -> BatchResult:
     """Save a batch; if the store rejects it, save message by message and quarantine the ones it rejects.
 
     One bad message must never stop a run: a value the database cannot hold (an over-long header, a
@@ -242,14 +246,14 @@ def save_resilient(writer: MailWriter, folder_id: int, batch: list[Item], state_
     from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, StatementError
 
     try:
-        return writer.save_batch(folder_id, batch, state_values)
+        return writer.save_batch(folder_id, batch, state_values, after)
     except (DataError, IntegrityError, ProgrammingError, StatementError, UnicodeError, ValueError):
         pass
     total = BatchResult()
     for i, item in enumerate(batch):
         last = state_values if i == len(batch) - 1 else None
         try:
-            res = writer.save_batch(folder_id, [item], last)
+            res = writer.save_batch(folder_id, [item], last, after)
         except (DataError, IntegrityError, ProgrammingError, StatementError, UnicodeError, ValueError) as exc:
             reason = f"cannot be stored: {type(getattr(exc, 'orig', None) or exc).__name__}: " \
                      f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:200]}"

@@ -183,7 +183,7 @@ class _Context:
     now: datetime
     full: bool
     progress: Progress
-    after_batch: Callable[[list], None] | None
+    after_batch: Callable[[object, list], None] | None
     window_start: datetime | None
     body_max: int
     on_saved: Callable[[], None]
@@ -264,7 +264,7 @@ def ingest(
     full: bool = False,
     store_bodies: bool = True,
     progress: Progress | None = None,
-    after_batch: Callable[[list], None] | None = None,
+    after_batch: Callable[[object, list], None] | None = None,
     signals: bool = False,
     region: str = "US",
     retries: int = RETRIES,
@@ -275,7 +275,8 @@ def ingest(
     """Sync every account in ``accounts`` (AccountConfig objects); see the module docstring.
 
     ``environ`` is where ``password_env`` is looked up and what password commands run with.
-    ``after_batch`` is called with [(messages.id, ParsedMessage)] of each saved batch's new messages; with
+    ``after_batch(conn, saved)`` runs inside each batch's transaction with [(messages.id, ParsedMessage)] of
+    its new messages, so what it stores commits with them (see :meth:`MailWriter.save_batch`); with
     ``signals`` the parse step also computes the bodies' text signals for it (phone numbers read with
     ``region`` unless the account sets its own). Returns the summary; ``summary.error()`` is the error the
     run should end with (None when all went well).
@@ -312,7 +313,7 @@ def _sync_account(engine, account, *, now, environ, full, store_bodies, progress
 
     summary = AccountSummary(account.name)
     account_id = ensure_account(engine, account.name, "imap", now)
-    me_added = bool(account.me and identity.add_my_addresses(engine, account_id, account.me, "given"))
+    me_added = bool(account.me and identity.add_my_addresses(engine, account_id, account.me, "given", now=now))
     _record_account(engine, account_id, now, None, started=True)
     link = None
     try:
@@ -345,7 +346,8 @@ def _sync_account(engine, account, *, now, environ, full, store_bodies, progress
         guess = _sample_my_addresses(link, [f for f in chosen if kinds[f.name] == "sent"])
         if guess:
             evidence = "From address that dominates a sample of the sent folders"
-            summary.discovered += identity.add_my_addresses(engine, account_id, guess, "discovered", evidence)
+            summary.discovered += identity.add_my_addresses(engine, account_id, guess, "discovered", evidence,
+                                                                now=now)
     window = account.body_window_days
     ctx = _Context(engine=engine, writer=MailWriter(engine, account_id, now=now, store_bodies=store_bodies),
                    account_id=account_id, now=now, full=full, progress=progress, after_batch=after_batch,
@@ -495,7 +497,7 @@ def _sync_folder(ctx: _Context, session: ImapSession, folder_id: int, remote: Re
         count += n_new
         state = {"uidvalidity": sel.uidvalidity, "highest_uid": max(chunk[-1], known_highest),
                  "message_count": count, "last_sync_at": to_db(ctx.now)}
-        res = ctx.writer.save_batch(folder_id, items, state)
+        res = ctx.writer.save_batch(folder_id, items, state, after=ctx.after_batch)
         # only now, saved, do these bodies count as fetched (a batch lost to a cut connection is fetched again)
         ctx.body_ids.update(m.message_id for m in fetched if m.text is not None and m.message_id)
         for uid in chunk:
@@ -505,8 +507,6 @@ def _sync_folder(ctx: _Context, session: ImapSession, folder_id: int, remote: Re
         fs.quarantined += res.quarantined
         if res.new:
             ctx.settle = True
-        if ctx.after_batch and res.saved:
-            ctx.after_batch(res.saved)
         ctx.on_saved()
         ctx.progress.advance(len(chunk))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -190,8 +190,13 @@ class MailWriter:
         self.me = set(emails)
 
     # -- the batch ----------------------------------------------------------------------------------
-    def save_batch(self, folder_id: int, items: list[Item], folder_state: dict | None = None) -> BatchResult:
-        """Save a batch and the folder's new sync state in one transaction."""
+    def save_batch(self, folder_id: int, items: list[Item], folder_state: dict | None = None,
+                   after: Callable[[object, list], None] | None = None) -> BatchResult:
+        """Save a batch and the folder's new sync state in one transaction.
+
+        ``after(conn, saved)`` runs inside that transaction with the batch's new messages
+        ([(messages.id, ParsedMessage)]), so what it writes (their evidence) commits with them or not at all.
+        """
         try:
             with self.engine.begin() as conn:
                 if not self._loaded:
@@ -202,6 +207,8 @@ class MailWriter:
                     result = self._save(conn, folder_id, items)
                     if folder_state:
                         conn.execute(update(folders).where(folders.c.id == folder_id).values(**folder_state))
+                    if after is not None and result.saved:
+                        after(conn, result.saved)
                 except BaseException:
                     (self.addr, self.by_msgid, self.by_fp, self.tkeys, self.tlast) = snapshot
                     raise

@@ -179,10 +179,12 @@ def reanalyze(engine, settings, *, now: datetime, everything: bool = False, batc
             continue
         chunk.append((r.id, MessageInput(body=r.body_text, date=r.date, tz_offset=r.tz_offset, subject=r.subject)))
         if len(chunk) >= batch:
-            total.add(analyze_messages(engine, chunk, now=now, region=settings.default_region))
+            with engine.begin() as conn:
+                total.add(analyze_messages(conn, chunk, now=now, region=settings.default_region))
             chunk = []
     if chunk:
-        total.add(analyze_messages(engine, chunk, now=now, region=settings.default_region))
+        with engine.begin() as conn:
+            total.add(analyze_messages(conn, chunk, now=now, region=settings.default_region))
     refetched = 0
     problems = []
     for (name, kind), ids in missing.items():
@@ -195,7 +197,8 @@ def reanalyze(engine, settings, *, now: datetime, everything: bool = False, batc
         saved = list(fetch(engine, settings, name, ids, environ=environ))
         refetched += len(saved)
         for i in range(0, len(saved), batch):
-            total.add(analyze_parsed(engine, saved[i:i + batch], now=now, region=settings.default_region))
+            with engine.begin() as conn:
+                total.add(analyze_parsed(conn, saved[i:i + batch], now=now, region=settings.default_region))
     if problems and not total.messages and not refetched:
         raise RefetchUnavailableError(
             f"no stored bodies to re-analyse: the bodies of {'; '.join(problems)} were not kept (store_bodies = false) "

@@ -104,79 +104,79 @@ def partners(meta: dict) -> list[int]:
     return []
 
 
-def analyze_messages(engine, items: Iterable[tuple[int, MessageInput]], *, now: datetime, region: str = "US",
+def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: datetime, region: str = "US",
                      regions: dict[int, str] | None = None, replace_calendar: bool = True) -> EvidenceSummary:
-    """Run every signal over ``items`` ((messages.id, input)) and save the evidence in one transaction."""
+    """Run every signal over ``items`` ((messages.id, input)) and save the evidence on ``conn``, in the
+    caller's transaction (the import saves a batch's messages and their evidence in the same one)."""
     items = list(items)
     summary = EvidenceSummary()
     if not items:
         return summary
     ids = [mid for mid, _ in items]
-    with engine.begin() as conn:
-        meta = {}
-        for i in range(0, len(ids), 500):
-            meta.update(_participants(conn, ids[i:i + 500]))
-        sigs = _text_signals(items, meta, region, regions)
-        rows: list[dict] = []
-        numbers: list[tuple[int, str, str, str | None, datetime | None, int]] = []
-        notices = []
-        now_db = to_db(now)
-        for mid, inp in items:
-            m = meta.get(mid)
-            if m is None:
+    meta = {}
+    for i in range(0, len(ids), 500):
+        meta.update(_participants(conn, ids[i:i + 500]))
+    sigs = _text_signals(items, meta, region, regions)
+    rows: list[dict] = []
+    numbers: list[tuple[int, str, str, str | None, datetime | None, int]] = []
+    notices = []
+    now_db = to_db(now)
+    for mid, inp in items:
+        m = meta.get(mid)
+        if m is None:
+            continue
+        ts = sigs[mid]
+        who = partners(m)
+        msg_date = to_db(inp.date) if inp.date else m["date"]
+        direction = "from_me" if m["direction"] == "sent" else "to_me"
+        share = 1.0 if len(who) <= 1 else 0.7
+        for cue in ts.cues:
+            at = _day_at(cue.when, inp.tz_offset) if cue.when else (msg_date if cue.kind != "planned" else None)
+            for pid in who:
+                rows.append({"person_id": pid, "kind": cue.kind, "medium": cue.medium, "at": at,
+                             "source": "message", "source_ref": str(mid), "message_id": mid,
+                             "confidence": round(cue.confidence * share, 2), "direction": direction,
+                             "sentence": cue.sentence[:1000], "note": None, "created_at": now_db})
+        if ts.notice is not None and m["direction"] == "received":
+            notices.append((mid, ts.notice, msg_date, inp.subject or m["subject"] or ""))
+        # numbers: the sender's own signature; quoted signatures belong to their quoted author
+        senders = [p for p in m["from"] if not p["me"] and not p["auto"]]
+        if senders and not m["automated"]:
+            for num in ts.numbers:
+                numbers.append((senders[0]["pid"], num.e164, num.raw, num.label, msg_date, mid))
+        for q in ts.quoted:
+            pid = _quoted_author(conn, q, m)
+            if pid is None:
                 continue
-            ts = sigs[mid]
-            who = partners(m)
-            msg_date = to_db(inp.date) if inp.date else m["date"]
-            direction = "from_me" if m["direction"] == "sent" else "to_me"
-            share = 1.0 if len(who) <= 1 else 0.7
-            for cue in ts.cues:
-                at = _day_at(cue.when, inp.tz_offset) if cue.when else (msg_date if cue.kind != "planned" else None)
-                for pid in who:
-                    rows.append({"person_id": pid, "kind": cue.kind, "medium": cue.medium, "at": at,
+            for num in q.numbers:
+                # the quoted message is older than this one: its date is unknown, so this one bounds it
+                numbers.append((pid, num.e164, num.raw, num.label, msg_date, mid))
+    conn.execute(delete(interactions).where(interactions.c.source == "message",
+                                            interactions.c.message_id.in_(ids)))
+    summary.interactions += save_interactions(conn, rows)
+    summary.phone_numbers += save_phone_numbers(conn, numbers)
+    # call notices name the caller by number: match them after this batch's numbers are saved
+    attempt_rows = []
+    for mid, notice, msg_date, subject in notices:
+        pid = _notice_person(conn, notice, (regions or {}).get(mid) or region)
+        if pid is not None:
+            attempt_rows.append({"person_id": pid, "kind": "attempt", "medium": "phone", "at": msg_date,
                                  "source": "message", "source_ref": str(mid), "message_id": mid,
-                                 "confidence": round(cue.confidence * share, 2), "direction": direction,
-                                 "sentence": cue.sentence[:1000], "note": None, "created_at": now_db})
-            if ts.notice is not None and m["direction"] == "received":
-                notices.append((mid, ts.notice, msg_date, inp.subject or m["subject"] or ""))
-            # numbers: the sender's own signature; quoted signatures belong to their quoted author
-            senders = [p for p in m["from"] if not p["me"] and not p["auto"]]
-            if senders and not m["automated"]:
-                for num in ts.numbers:
-                    numbers.append((senders[0]["pid"], num.e164, num.raw, num.label, msg_date, mid))
-            for q in ts.quoted:
-                pid = _quoted_author(conn, q, m)
-                if pid is None:
-                    continue
-                for num in q.numbers:
-                    # the quoted message is older than this one: its date is unknown, so this one bounds it
-                    numbers.append((pid, num.e164, num.raw, num.label, msg_date, mid))
-        conn.execute(delete(interactions).where(interactions.c.source == "message",
-                                                interactions.c.message_id.in_(ids)))
-        summary.interactions += save_interactions(conn, rows)
-        summary.phone_numbers += save_phone_numbers(conn, numbers)
-        # call notices name the caller by number: match them after this batch's numbers are saved
-        attempt_rows = []
-        for mid, notice, msg_date, subject in notices:
-            pid = _notice_person(conn, notice, (regions or {}).get(mid) or region)
-            if pid is not None:
-                attempt_rows.append({"person_id": pid, "kind": "attempt", "medium": "phone", "at": msg_date,
-                                     "source": "message", "source_ref": str(mid), "message_id": mid,
-                                     "confidence": 0.9, "direction": "to_me", "sentence": subject[:1000],
-                                     "note": f"{notice.kind} notice", "created_at": now_db})
-        summary.interactions += save_interactions(conn, attempt_rows)
-        for mid, inp in items:
-            if not inp.calendars or mid not in meta:
-                continue
-            m = meta[mid]
-            msg_date = to_db(inp.date) if inp.date else m["date"]
-            for raw in inp.calendars:
-                for ev in parse_calendar(raw, now=now):
-                    summary.calendar_events += 1
-                    summary.interactions += save_calendar_event(conn, ev, now=now, message_id=mid,
-                                                                message_date=msg_date,
-                                                                sender=(m["from"][0]["email"] if m["from"] else None))
-        conn.execute(update(messages).where(messages.c.id.in_(ids)).values(analyzed_version=VERSION))
+                                 "confidence": 0.9, "direction": "to_me", "sentence": subject[:1000],
+                                 "note": f"{notice.kind} notice", "created_at": now_db})
+    summary.interactions += save_interactions(conn, attempt_rows)
+    for mid, inp in items:
+        if not inp.calendars or mid not in meta:
+            continue
+        m = meta[mid]
+        msg_date = to_db(inp.date) if inp.date else m["date"]
+        for raw in inp.calendars:
+            for ev in parse_calendar(raw, now=now):
+                summary.calendar_events += 1
+                summary.interactions += save_calendar_event(conn, ev, now=now, message_id=mid,
+                                                            message_date=msg_date,
+                                                            sender=(m["from"][0]["email"] if m["from"] else None))
+    conn.execute(update(messages).where(messages.c.id.in_(ids)).values(analyzed_version=VERSION))
     summary.messages = len(items)
     return summary
 
@@ -348,11 +348,11 @@ def save_calendar_event(conn, ev: CalendarEvent, *, now: datetime, message_id: i
     return written
 
 
-def analyze_parsed(engine, saved: list[tuple[int, object]], *, now: datetime, region: str = "US",
+def analyze_parsed(conn, saved: list[tuple[int, object]], *, now: datetime, region: str = "US",
                    regions: dict[int, str] | None = None) -> EvidenceSummary:
-    """The import/ingest hook: ``saved`` is [(messages.id, ParsedMessage)] of a batch just saved."""
+    """The import/ingest hook: ``saved`` is [(messages.id, ParsedMessage)] of a batch being saved on ``conn``."""
     items = [(mid, input_from_parsed(p)) for mid, p in saved if p is not None and p.body is not None]
-    return analyze_messages(engine, items, now=now, region=region, regions=regions)
+    return analyze_messages(conn, items, now=now, region=region, regions=regions)
 
 
 def as_utc_naive(dt: datetime) -> datetime:
