@@ -88,8 +88,9 @@ def load_facts(conn, now: datetime, th, person_ids=None, *, with_emails: bool = 
     out = FactsMap()
     for pid, values in volume_rows(conn, now, ids, where=pick_sql).items():
         (s, r, first, last, last_s, last_r, s30, r30, s90, r90, s365, r365) = values
-        out[pid] = PersonFacts(now, pid, None, None, None, [], s, r, s30, r30, s90, r90, s365, r365, first, last,
-                               last_s, last_r)
+        out[pid] = PersonFacts(now, pid, None, None, sent=s, received=r, sent_30d=s30, received_30d=r30,
+                               sent_90d=s90, received_90d=r90, sent_365d=s365, received_365d=r365, first_at=first,
+                               last_at=last, last_sent_at=last_s, last_received_at=last_r)
     if pick is None:  # people with evidence but no mail count too
         q = select(interactions.c.person_id).distinct()
         if ids is not None:

@@ -16,29 +16,18 @@ from sqlalchemy import and_, case, distinct, func, literal, or_, select, union_a
 
 from inboxrel.clock import as_utc, to_db
 from inboxrel.models import addresses, messages, participants, people, threads
+from inboxrel.rules.facts import MailVolume
 
 WINDOWS = (30, 90, 365)
 
 
 @dataclass
-class PersonMetrics:
+class PersonMetrics(MailVolume):
     person_id: int
     name: str | None
     email: str | None
     emails: list[str] = field(default_factory=list)
     automated: bool = False
-    sent: int = 0
-    received: int = 0
-    sent_30d: int = 0
-    received_30d: int = 0
-    sent_90d: int = 0
-    received_90d: int = 0
-    sent_365d: int = 0
-    received_365d: int = 0
-    first_at: datetime | None = None
-    last_at: datetime | None = None
-    last_sent_at: datetime | None = None
-    last_received_at: datetime | None = None
     threads: int = 0
     two_way_threads: int = 0
     one_to_one_share: float | None = None
@@ -48,12 +37,10 @@ class PersonMetrics:
     median_reply_them_hours: float | None = None  # how long they take to answer me
     tz_offset: int | None = None  # their usual UTC offset (minutes), from their Date headers
 
-    @property
-    def total(self) -> int:
-        return self.sent + self.received
-
     def as_dict(self) -> dict:
         d = asdict(self)
+        # who first, then the mail (the fields of MailVolume come first in the dataclass)
+        d = {k: d.pop(k) for k in ("person_id", "name", "email", "emails", "automated")} | d
         for k, v in d.items():
             if isinstance(v, datetime):
                 d[k] = as_utc(v).isoformat(timespec="seconds")

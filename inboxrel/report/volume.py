@@ -10,7 +10,6 @@ addresses). Windows here count whole UTC days: "90 days" is the 90 days up to an
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
@@ -40,31 +39,9 @@ from inboxrel.models import (
     person_totals,
     summary_state,
 )
+from inboxrel.rules.facts import MailVolume
 
 WINDOWS = (30, 90, 365)
-
-
-@dataclass
-class Volume:
-    """One person's mail with me: all time, and in the windows counted back from ``now``."""
-
-    person_id: int
-    sent: int = 0
-    received: int = 0
-    sent_30d: int = 0
-    received_30d: int = 0
-    sent_90d: int = 0
-    received_90d: int = 0
-    sent_365d: int = 0
-    received_365d: int = 0
-    first_at: datetime | None = None
-    last_at: datetime | None = None
-    last_sent_at: datetime | None = None
-    last_received_at: datetime | None = None
-
-    @property
-    def total_90d(self) -> int:
-        return self.sent_90d + self.received_90d
 
 
 # -- upkeep ---------------------------------------------------------------------------------------------
@@ -236,9 +213,9 @@ def volume_rows(conn, now: datetime, person_ids=None, *, where=None) -> dict[int
     return out
 
 
-def load_volumes(conn, now: datetime, person_ids=None) -> dict[int, Volume]:
+def load_volumes(conn, now: datetime, person_ids=None) -> dict[int, MailVolume]:
     """Volume for everyone with mail (or only ``person_ids``), from the derived tables."""
-    return {pid: Volume(pid, **dict(zip(VOLUME_FIELDS, values)))
+    return {pid: MailVolume(**dict(zip(VOLUME_FIELDS, values)))
             for pid, values in volume_rows(conn, now, person_ids).items()}
 
 

@@ -48,17 +48,11 @@ class AwaitingThread:
     messages: int
 
 
-@dataclass(slots=True)
-class PersonFacts:
-    """One person as the rules see them. Counts are over distinct messages; times are aware UTC."""
+@dataclass(slots=True, kw_only=True)
+class MailVolume:
+    """Mail between me and one person in distinct messages: all time and in the windows counted back from
+    now, with its first and last dates (aware UTC). The rules' facts and the metrics both start from it."""
 
-    now: datetime
-    person_id: int
-    name: str | None
-    email: str | None
-    automated: str | None = None
-    emails: list[str] = field(default_factory=list)
-    # mail between us
     sent: int = 0
     received: int = 0
     sent_30d: int = 0
@@ -71,6 +65,34 @@ class PersonFacts:
     last_at: datetime | None = None
     last_sent_at: datetime | None = None
     last_received_at: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.received
+
+    @property
+    def total_30d(self) -> int:
+        return self.sent_30d + self.received_30d
+
+    @property
+    def total_90d(self) -> int:
+        return self.sent_90d + self.received_90d
+
+    @property
+    def total_365d(self) -> int:
+        return self.sent_365d + self.received_365d
+
+
+@dataclass(slots=True)
+class PersonFacts(MailVolume):
+    """One person as the rules see them. Counts are over distinct messages; times are aware UTC."""
+
+    now: datetime
+    person_id: int
+    name: str | None
+    email: str | None
+    automated: str | None = None
+    emails: list[str] = field(default_factory=list)
     # evidence of conversations (only rows dated up to now count as past)
     last_conversation: Evidence | None = None
     conversations: int = 0
@@ -105,18 +127,6 @@ class PersonFacts:
     @property
     def domain(self) -> str:
         return (self.email or "").rsplit("@", 1)[-1]
-
-    @property
-    def total_30d(self) -> int:
-        return self.sent_30d + self.received_30d
-
-    @property
-    def total_90d(self) -> int:
-        return self.sent_90d + self.received_90d
-
-    @property
-    def total_365d(self) -> int:
-        return self.sent_365d + self.received_365d
 
     @property
     def last_conversation_at(self) -> datetime | None:
