@@ -21,6 +21,7 @@ from inboxrel.clock import to_db
 from inboxrel.models import folders
 from inboxrel.pipelines import identity
 from inboxrel.pipelines.local import LocalFolder, count_items, discover_folders, is_sent_name, iter_items
+from inboxrel.pipelines.memory import bulk_collection
 from inboxrel.pipelines.parse import normalize_address, parse_raw_items
 from inboxrel.pipelines.save import (
     BatchResult,
@@ -122,6 +123,7 @@ def sample_senders(folder: LocalFolder, limit: int = SAMPLE) -> Counter:
     return counts
 
 
+@bulk_collection()
 def import_path(
     engine,
     path,

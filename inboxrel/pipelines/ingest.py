@@ -55,6 +55,7 @@ from inboxrel.pipelines.imap import (
     parse_fetched,
 )
 from inboxrel.pipelines.local import is_sent_name
+from inboxrel.pipelines.memory import bulk_collection
 from inboxrel.pipelines.parse import normalize_address
 from inboxrel.pipelines.save import (
     Item,
@@ -207,6 +208,7 @@ class _Context:
     signals: bool = False  # compute the text signals of bodies next to the parse (for ``after_batch``)
     region: str = "US"  # default region phone numbers are read with
     parser: _Parser | None = None
+    statuses: dict[str, FolderStatus] = field(default_factory=dict)  # read up front; see _inbox_status
 
     def parser_for(self, n_new: int) -> _Parser:
         """The worker-process parser once a folder is big enough to repay starting it, else inline parsing."""
@@ -255,6 +257,7 @@ class _Link:
             self.session = None
 
 
+@bulk_collection()
 def ingest(
     engine,
     accounts: Sequence,
@@ -322,7 +325,9 @@ def _sync_account(engine, account, *, now, environ, full, store_bodies, progress
                      retries=retries, backoff=backoff, sleep=sleep)
         while True:
             try:
-                remote = link.get().list_folders()
+                session = link.get()
+                statuses = _inbox_status(session)
+                remote = session.list_folders()
                 break
             except ConnectionLost as exc:
                 link.failed(exc)
@@ -357,6 +362,7 @@ def _sync_account(engine, account, *, now, environ, full, store_bodies, progress
     ctx.me_added = me_added
     ctx.signals = signals
     ctx.region = account.default_region or region
+    ctx.statuses = statuses
     dead: str | None = None
     try:
         for folder in chosen:
@@ -410,6 +416,20 @@ def _sync_folder_with_retries(ctx: _Context, link: _Link, folder_id: int, folder
             return None
 
 
+def _inbox_status(session: ImapSession) -> dict[str, FolderStatus]:
+    """STATUS INBOX, asked before the folder list is read, for INBOX's no-change check.
+
+    Dovecot's Maildir++ layout keeps the other folders inside INBOX's directory: once the folder list has
+    been read, STATUS INBOX rescans its whole maildir (0.6-0.8 s for 60,000 messages); asked first, it
+    answers at once. A changed INBOX is EXAMINEd anyway, so a status read a little early only ever delays
+    a change to the next run, never loses it.
+    """
+    try:
+        return {"INBOX": session.folder_status("INBOX")}
+    except FolderError:
+        return {}
+
+
 SAMPLE = 300  # recent messages per sent folder read to learn my addresses on a first sync
 
 
@@ -447,7 +467,7 @@ def _folder_line(fs: FolderSummary) -> str:
 def _sync_folder(ctx: _Context, session: ImapSession, folder_id: int, remote: RemoteFolder, fs: FolderSummary):
     engine = ctx.engine
     row = _folder_row(engine, folder_id)
-    st = session.folder_status(remote.name)
+    st = ctx.statuses.pop(remote.name, None) or session.folder_status(remote.name)
     if not ctx.full and _unchanged(row, st, session.condstore):
         fs.unchanged = True
         _record_success(engine, folder_id, ctx.now, {})
