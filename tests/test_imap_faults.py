@@ -16,10 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
 from inboxrel.db import open_store, store_lock
 from inboxrel.errors import PartialError, UnreachableError
-from inboxrel.models import interactions
+from inboxrel.models import interactions, metadata
 from tests.imap_support import NOW, account_for, count, store_dump, sync
 from tests.servers_imap import PASSWORD, CutProxy, make_cert, seed_enron
 
@@ -174,6 +176,8 @@ def test_kill_9_mid_sync_then_rerun_equals_a_clean_run(dovecot, imap_user, share
     rerun = cli(tmp_path, config, "ingest", "--quiet", *opts)
     assert rerun.returncode == 0, rerun.stderr
     assert store_dump(open_store(f"sqlite:///{db}")) == store_dump(open_store(f"sqlite:///{clean_db}"))
+    with open_store(f"sqlite:///{db}").connect() as conn:  # the indexes a killed first sync had deferred are back
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     assert dovecot.snapshot(imap_user) == before
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
@@ -55,3 +56,48 @@ def test_second_writer_is_refused(tmp_path):
         with pytest.raises(LockedError, match="another inboxrel run"):
             with store_lock(url, tmp_path):
                 pass
+
+
+def _index_names(conn) -> set[str]:
+    from sqlalchemy import inspect
+
+    insp = inspect(conn)
+    return {ix["name"] for table in ("messages", "participants", "locations", "threads", "addresses")
+            for ix in insp.get_indexes(table)}
+
+
+def test_first_import_builds_the_secondary_indexes_once_at_the_end(db_url, now):
+    """Into an empty store the deferred indexes are absent while batches are written and all there after;
+    into a store with mail they stay all along."""
+    from inboxrel.pipelines.save import DEFERRED_INDEXES
+
+    engine = open_store(db_url)
+    during: list[set[str]] = []
+
+    def after_batch(conn, saved):  # runs inside each batch's transaction
+        during.append(_index_names(conn))
+
+    import_path(engine, FIXTURES / "mail" / "small", now=now, me=["alice@example.org"], after_batch=after_batch)
+    assert during and all(not names & set(DEFERRED_INDEXES) for names in during)
+    with engine.connect() as conn:
+        assert set(DEFERRED_INDEXES) <= _index_names(conn)
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+    during.clear()
+    import_path(engine, FIXTURES / "signals" / "mail", now=now, account="second", after_batch=after_batch)
+    assert during and all(set(DEFERRED_INDEXES) <= names for names in during)
+
+
+def test_an_import_that_fails_half_way_still_leaves_every_index(db_url, now, monkeypatch):
+    from inboxrel.pipelines import importer
+
+    engine = open_store(db_url)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(importer, "_import_folder", broken)
+    with pytest.raises(RuntimeError):
+        import_path(engine, FIXTURES / "mail" / "small", now=now, me=["alice@example.org"])
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []

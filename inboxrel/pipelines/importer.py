@@ -27,6 +27,7 @@ from inboxrel.pipelines.save import (
     BatchResult,
     Item,
     MailWriter,
+    bulk_indexes,
     ensure_account,
     ensure_folder,
     my_addresses,
@@ -186,7 +187,7 @@ def import_path(
 
     writer = MailWriter(engine, account_id, now=now, store_bodies=store_bodies)
     pending = sum(count_items(f) or POOL_MIN for f, _, unchanged in plan if not unchanged)
-    with ParserPool(enabled=pending >= POOL_MIN, signals=signals, region=region) as pool:
+    with bulk_indexes(engine), ParserPool(enabled=pending >= POOL_MIN, signals=signals, region=region) as pool:
         for f, state, unchanged in plan:
             fs = FolderSummary(name=f.name, kind=kinds[f.name])
             summary.folders.append(fs)

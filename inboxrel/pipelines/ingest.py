@@ -60,6 +60,7 @@ from inboxrel.pipelines.parse import normalize_address
 from inboxrel.pipelines.save import (
     Item,
     MailWriter,
+    bulk_indexes,
     ensure_account,
     ensure_folder,
     my_addresses,
@@ -288,14 +289,15 @@ def ingest(
     progress = progress or Progress()
     summary = IngestSummary()
     pending = []
-    for account in accounts:
-        acc_summary, ctx = _sync_account(engine, account, now=now, environ=environ, full=full,
-                                         store_bodies=store_bodies, progress=progress, after_batch=after_batch,
-                                         signals=signals, region=region, retries=retries, backoff=backoff,
-                                         timeout=timeout, sleep=sleep)
-        summary.accounts.append(acc_summary)
-        if ctx is not None:
-            pending.append((acc_summary, ctx))
+    with bulk_indexes(engine):
+        for account in accounts:
+            acc_summary, ctx = _sync_account(engine, account, now=now, environ=environ, full=full,
+                                             store_bodies=store_bodies, progress=progress, after_batch=after_batch,
+                                             signals=signals, region=region, retries=retries, backoff=backoff,
+                                             timeout=timeout, sleep=sleep)
+            summary.accounts.append(acc_summary)
+            if ctx is not None:
+                pending.append((acc_summary, ctx))
     settle = [(a, c) for a, c in pending if c.settle or full]
     if settle:
         discovered, merges = identity.settle_identities(

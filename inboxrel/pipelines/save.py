@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,6 +42,48 @@ MESSAGE_COLUMNS = ("id", "thread_id", "account_id", "message_id", "fingerprint",
 THREAD_COLUMNS = ("subject", "first_at", "last_at", "message_count", "sent_count", "received_count",
                   "last_message_id", "last_from_address_id", "awaiting")
 ROLES = (("from", "from_"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc"), ("reply-to", "reply_to"))
+
+
+# Secondary indexes that nothing on the save path reads. A first sync into an empty store builds them once
+# at the end, sorted, instead of updating eight B-trees message by message (a fifth of the writer's CPU).
+DEFERRED_INDEXES = ("ix_messages_date", "ix_messages_direction", "ix_messages_from_address_id",
+                    "ix_messages_account_date", "ix_participants_address_id", "ix_locations_message_id",
+                    "ix_threads_last_at", "ix_addresses_person_id")
+
+
+def _deferred_indexes() -> list:
+    from inboxrel.models import metadata
+
+    found = [ix for table in metadata.tables.values() for ix in table.indexes if ix.name in DEFERRED_INDEXES]
+    assert len(found) == len(DEFERRED_INDEXES), "DEFERRED_INDEXES names an index the models do not have"
+    return found
+
+
+def ensure_indexes(engine) -> None:
+    """Build any of :data:`DEFERRED_INDEXES` that is missing (a first sync killed before its end)."""
+    with engine.begin() as conn:
+        for index in _deferred_indexes():
+            index.create(conn, checkfirst=True)
+
+
+@contextmanager
+def bulk_indexes(engine) -> Iterator[bool]:
+    """Around a sync: when the store has no mail yet, drop :data:`DEFERRED_INDEXES` for the block's duration.
+
+    Yields whether they were dropped. Whatever is missing is built when the block ends, even by an error;
+    a run killed meanwhile leaves them to the end of the next sync (queries stay right without them, only
+    slower).
+    """
+    with engine.connect() as conn:
+        empty = conn.execute(select(messages.c.id).limit(1)).first() is None
+    if empty:
+        with engine.begin() as conn:
+            for index in _deferred_indexes():
+                index.drop(conn, checkfirst=True)
+    try:
+        yield empty
+    finally:
+        ensure_indexes(engine)
 
 
 def allocate_ids(conn, table, n: int) -> list[int]:
