@@ -66,9 +66,10 @@ def _index_names(conn) -> set[str]:
             for ix in insp.get_indexes(table)}
 
 
-def test_first_import_builds_the_secondary_indexes_once_at_the_end(db_url, now):
-    """Into an empty store the deferred indexes are absent while batches are written and all there after;
-    into a store with mail they stay all along."""
+def test_first_import_builds_the_secondary_indexes_once_at_the_end(db_url, now, monkeypatch):
+    """Into a small store the deferred indexes are absent while batches are written and all there after;
+    into a bigger one they stay all along."""
+    from inboxrel.pipelines import save
     from inboxrel.pipelines.save import DEFERRED_INDEXES
 
     engine = open_store(db_url)
@@ -84,6 +85,7 @@ def test_first_import_builds_the_secondary_indexes_once_at_the_end(db_url, now):
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 
     during.clear()
+    monkeypatch.setattr(save, "BULK_MAX_STORED", 5)  # the store now holds 9 messages: "big"
     import_path(engine, FIXTURES / "signals" / "mail", now=now, account="second", after_batch=after_batch)
     assert during and all(set(DEFERRED_INDEXES) <= names for names in during)
 

@@ -49,6 +49,7 @@ ROLES = (("from", "from_"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc"), ("reply-
 DEFERRED_INDEXES = ("ix_messages_date", "ix_messages_direction", "ix_messages_from_address_id",
                     "ix_messages_account_date", "ix_participants_address_id", "ix_locations_message_id",
                     "ix_threads_last_at", "ix_addresses_person_id")
+BULK_MAX_STORED = 20_000  # a store with fewer messages than this defers them (see bulk_indexes)
 
 
 def _deferred_indexes() -> list:
@@ -68,20 +69,22 @@ def ensure_indexes(engine) -> None:
 
 @contextmanager
 def bulk_indexes(engine) -> Iterator[bool]:
-    """Around a sync: when the store has no mail yet, drop :data:`DEFERRED_INDEXES` for the block's duration.
+    """Around a sync: while the store is small, drop :data:`DEFERRED_INDEXES` for the block's duration.
 
+    A store of fewer than :data:`BULK_MAX_STORED` messages is at its first sync or close to it: rebuilding
+    the indexes over what it holds costs less than maintaining them row by row for what is coming.
     Yields whether they were dropped. Whatever is missing is built when the block ends, even by an error;
     a run killed meanwhile leaves them to the end of the next sync (queries stay right without them, only
     slower).
     """
     with engine.connect() as conn:
-        empty = conn.execute(select(messages.c.id).limit(1)).first() is None
-    if empty:
+        small = conn.execute(select(messages.c.id).limit(1).offset(BULK_MAX_STORED - 1)).first() is None
+    if small:
         with engine.begin() as conn:
             for index in _deferred_indexes():
                 index.drop(conn, checkfirst=True)
     try:
-        yield empty
+        yield small
     finally:
         ensure_indexes(engine)
 
