@@ -18,7 +18,7 @@ APP = "inboxrel"
 ACCOUNT_KEYS = {
     "host", "port", "username", "tls", "ca_file", "password_env", "password_command", "keyring",
     "oauth2_token_command", "me", "include", "exclude", "body_window_days", "body_max_bytes", "default_region",
-    "timeout",
+    "timeout", "header_fetch",
 }
 TOP_KEYS = {"db", "store_bodies", "default_region", "accounts", "rules", "policy", "thresholds", "log_file",
             "body_window_days", "body_max_bytes"}
@@ -61,12 +61,15 @@ class AccountConfig:
     body_max_bytes: int = 256 * 1024
     default_region: str | None = None
     timeout: int | None = None  # seconds without an answer from the IMAP server before a retry (default 60)
+    # "whole": each message's whole header (cheapest for the server); "fields": only the fields inboxrel
+    # reads, about a quarter of the bytes, for a slow or metered link (see README, "Speed")
+    header_fetch: str = "whole"
 
     def to_toml(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key in sorted(ACCOUNT_KEYS):
             value = getattr(self, key)
-            if value in (None, [], False):
+            if value in (None, [], False) or (key, value) == ("header_fetch", "whole"):  # unset, or the default
                 continue
             out[key] = value
         return out
@@ -106,6 +109,9 @@ def _account_from(name: str, table: Any, path: Path, settings_defaults: dict) ->
     acct = AccountConfig(name=name, **{**settings_defaults, **table})
     if acct.tls not in ("ssl", "starttls", "none"):
         raise ConfigError(f"{path}: [accounts.{name}] tls must be \"ssl\" or \"starttls\", not {acct.tls!r}")
+    if acct.header_fetch not in ("whole", "fields"):
+        raise ConfigError(f"{path}: [accounts.{name}] header_fetch must be \"whole\" or \"fields\", "
+                          f"not {acct.header_fetch!r}")
     if isinstance(acct.me, str):
         acct.me = [acct.me]
     return acct

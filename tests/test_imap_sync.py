@@ -106,6 +106,20 @@ def test_starttls_on_the_plain_port(dovecot, imap_user, shared_data, sqlite_url)
     assert summary.total("new") == 5
 
 
+def test_whole_headers_and_named_fields_give_the_same_store(dovecot, imap_user, shared_data, tmp_path):
+    """header_fetch = "fields" asks the server for the named fields only: the store is the same."""
+    seed_enron(dovecot, imap_user, shared_data, "heard-m", limit=150, folders=["inbox", "sent_items"])
+    dumps = {}
+    for mode in ("whole", "fields"):
+        engine = open_store(f"sqlite:///{tmp_path / mode}.db")
+        summary = sync(engine, dovecot, imap_user, [account_for(dovecot, imap_user, header_fetch=mode)],
+                       after_batch=None)
+        assert summary.error() is None and summary.total("new") > 200
+        dumps[mode] = store_dump(engine)
+        engine.dispose()
+    assert dumps["whole"] == dumps["fields"]
+
+
 # -- changes on the server between runs -------------------------------------------------------------------
 
 def test_new_mail_is_added_with_its_flags(dovecot, imap_user, shared_data, db_url):

@@ -211,3 +211,17 @@ def test_fast_header_paths_give_what_the_email_package_gives(shared_data, monkey
     assert run() == fast
     assert isinstance(fast[-6], parse.ParsedMessage) and fast[-6].from_ == ("A, B", "a@b.com")
 
+
+
+@pytest.mark.parametrize("value, ok", [("whole", True), ("fields", True), ("headers", False)])
+def test_header_fetch_setting_is_validated(tmp_path, value, ok):
+    from inboxrel.config import load_settings
+    from inboxrel.pipelines.imap import HEADER_ITEMS
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[accounts.work]\nhost = "imap.example.org"\nheader_fetch = "{value}"\n')
+    if ok:
+        assert load_settings(cfg, "sqlite://").accounts["work"].header_fetch in HEADER_ITEMS
+    else:
+        with pytest.raises(ConfigError, match='header_fetch must be "whole" or "fields"'):
+            load_settings(cfg, "sqlite://")

@@ -30,10 +30,15 @@ from functools import wraps
 from inboxrel.errors import AuthError, InboxrelError, UnreachableError
 from inboxrel.pipelines.parse import HEADER_FIELDS, ParsedMessage, ParseError, parse_message
 
-# The header fields fetched for every message: what the parser needs, plus the MIME fields that let a later
-# body-text fetch be decoded without fetching the whole header again.
+# What a header fetch asks for (account setting ``header_fetch``). "whole": the whole header, which a server
+# such as Dovecot sends straight from the file (asked for 25 named fields, it parses each message and
+# writes every field to its cache: 40% more server CPU on a first sync). "fields": what the parser needs,
+# plus the MIME fields that let a later body-text fetch be decoded: about a quarter of the bytes.
 FETCH_HEADER_FIELDS = (*HEADER_FIELDS, "mime-version", "content-transfer-encoding")
-HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(f.upper() for f in FETCH_HEADER_FIELDS))
+HEADER_ITEMS = {
+    "whole": "BODY.PEEK[HEADER]",
+    "fields": "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(f.upper() for f in FETCH_HEADER_FIELDS)),
+}
 
 SPECIAL_USES = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash", "\\Important")
 SKIPPED_USES = {"\\Junk": "junk", "\\Trash": "trash", "\\Drafts": "drafts", "\\Flagged": "virtual (flagged)",
@@ -188,8 +193,9 @@ def build_ssl_context(ca_file: str | None) -> ssl.SSLContext:
 class ImapSession:
     """A logged-in connection; methods map one-to-one on the IMAP commands the sync needs."""
 
-    def __init__(self, client, where: str, credential: Credential):
+    def __init__(self, client, where: str, credential: Credential, header_fetch: str = "whole"):
         self.client = client
+        self.header_item = HEADER_ITEMS[header_fetch]
         self.imap = client._imap  # the imaplib connection inside imapclient, for the bulk commands
         self.where = where
         self.credential = credential
@@ -343,7 +349,7 @@ class ImapSession:
         """UID, FLAGS, INTERNALDATE, RFC822.SIZE and the header fields of ``uids`` (BODY.PEEK: no \\Seen)."""
         if not uids:
             return []
-        fetches, _ = self._fetch(build_uid_set(uids), f"(UID FLAGS INTERNALDATE RFC822.SIZE {HEADER_ITEM})")
+        fetches, _ = self._fetch(build_uid_set(uids), f"(UID FLAGS INTERNALDATE RFC822.SIZE {self.header_item})")
         wanted = set(uids)
         out = []
         for meta, literal in fetches:
@@ -578,7 +584,7 @@ def fetch_session(account, credential: Credential, *, timeout: float = 60.0) -> 
     except (OSError, EOFError, imaplib.IMAP4.abort) as exc:
         raise ConnectionLost(f"connection to {where} lost during login: {_clean(exc)}") from None
     try:
-        return ImapSession(client, session_where, credential)
+        return ImapSession(client, session_where, credential, getattr(account, "header_fetch", "whole"))
     except (OSError, EOFError, imaplib.IMAP4.abort) as exc:
         raise ConnectionLost(f"connection to {where} lost after login: {_clean(exc)}") from None
 

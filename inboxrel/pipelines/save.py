@@ -437,6 +437,17 @@ def direction_of(sender: str | None, recipients: set[str], me: set[str]) -> str:
     return "received"
 
 
+def _fetch_tuples(conn, sql: str, params: tuple) -> list[tuple]:
+    """Rows as the driver returns them (plain tuples), on the connection's transaction: for queries that
+    return thousands of rows in the save path, where SQLAlchemy's Row objects cost more than the query."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def refresh_threads(conn, thread_ids: Iterable[int]) -> None:
     """Recompute each thread's counts, first/last message, who wrote last and who owes a reply."""
     ids = sorted(set(thread_ids))
@@ -444,9 +455,9 @@ def refresh_threads(conn, thread_ids: Iterable[int]) -> None:
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         # (id, thread, date, direction, from address, automated, subject): tuples straight from the driver
-        rows = conn.exec_driver_sql(
-            "SELECT id, thread_id, date, direction, from_address_id, automated, subject FROM messages "
-            f"WHERE thread_id IN ({', '.join([mark] * len(chunk))})", tuple(chunk)).fetchall()
+        rows = _fetch_tuples(
+            conn, "SELECT id, thread_id, date, direction, from_address_id, automated, subject FROM messages "
+                  f"WHERE thread_id IN ({', '.join([mark] * len(chunk))})", tuple(chunk))
         by_thread: dict[int, list] = {}
         for r in rows:
             by_thread.setdefault(r[1], []).append(r)
