@@ -44,8 +44,9 @@ THREAD_COLUMNS = ("subject", "first_at", "last_at", "message_count", "sent_count
 ROLES = (("from", "from_"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc"), ("reply-to", "reply_to"))
 
 
-# Secondary indexes that nothing on the save path reads. A first sync into an empty store builds them once
-# at the end, sorted, instead of updating eight B-trees message by message (a fifth of the writer's CPU).
+# Secondary indexes that nothing on the save path reads. A sync into a small store (a first sync, mostly)
+# builds them once at its end, sorted, instead of updating eight B-trees message by message (a fifth of
+# the writer's CPU).
 DEFERRED_INDEXES = ("ix_messages_date", "ix_messages_direction", "ix_messages_from_address_id",
                     "ix_messages_account_date", "ix_participants_address_id", "ix_locations_message_id",
                     "ix_threads_last_at", "ix_addresses_person_id")
