@@ -106,6 +106,18 @@ def test_starttls_on_the_plain_port(dovecot, imap_user, shared_data, sqlite_url)
     assert summary.total("new") == 5
 
 
+def test_a_failing_evidence_step_never_stops_the_sync(dovecot, imap_user, shared_data, sqlite_url):
+    dovecot.seed(imap_user, "INBOX", enron_folder(shared_data, "heard-m", "inbox", 12))
+    engine = open_store(sqlite_url)
+
+    def after_batch(conn, saved):
+        raise ValueError("bad calendar")
+
+    summary = sync(engine, dovecot, imap_user, after_batch=after_batch)
+    assert summary.error() is None and summary.total("new") == 12
+    assert count(engine, messages) == 12
+
+
 def test_whole_headers_and_named_fields_give_the_same_store(dovecot, imap_user, shared_data, tmp_path):
     """header_fetch = "fields" asks the server for the named fields only: the store is the same."""
     seed_enron(dovecot, imap_user, shared_data, "heard-m", limit=150, folders=["inbox", "sent_items"])

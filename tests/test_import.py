@@ -127,3 +127,28 @@ def test_sent_folder_override_and_discovery(tmp_path, now):
     summary2 = import_path(engine2, SMALL, now=now, account="alice", sent_folders=["Archive"])
     assert {f.name: f.kind for f in summary2.folders}["Archive"] == "sent"
     assert {f.name: f.kind for f in summary2.folders}["Sent"] == "received"
+
+
+def test_a_failing_evidence_step_never_stops_the_import(db_url, now, caplog):
+    """Evidence is written in each batch's transaction; when that step fails, the batch is saved again
+    without it and the run goes on (the messages stay unanalysed, for `inboxrel reanalyze`)."""
+    import logging
+
+    engine = open_store(db_url)
+    calls = []
+
+    def after_batch(conn, saved):
+        calls.append(len(saved))
+        raise RuntimeError("a cue pattern blew up")
+
+    with caplog.at_level(logging.WARNING):
+        summary = import_path(engine, FIXTURES / "mail" / "small", now=now, me=["alice@example.org"],
+                              after_batch=after_batch)
+    assert calls and summary.new == 9
+    assert summary.quarantined == 1  # the fixture's one message that is not an email, as always: no more
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(messages)).scalar() == 9
+        assert conn.execute(select(func.count()).select_from(messages)
+                            .where(messages.c.analyzed_version.is_not(None))).scalar() == 0
+    assert "could not be extracted (RuntimeError: a cue pattern blew up)" in caplog.text
+    assert "inboxrel reanalyze" in caplog.text

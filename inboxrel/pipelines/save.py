@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from inboxrel.models import (
 )
 from inboxrel.pipelines.classify import classify_sender
 from inboxrel.pipelines.parse import ParsedMessage
+
+log = logging.getLogger(__name__)
 
 SUBJECT_WINDOW = timedelta(days=30)  # replies without References join a same-subject thread this recent
 MESSAGE_COLUMNS = ("id", "thread_id", "account_id", "message_id", "fingerprint", "date", "tz_offset", "subject",
@@ -162,6 +165,14 @@ class Item:
     flags: str | None = None
 
 
+class _AfterFailed(Exception):
+    """``save_batch``'s ``after`` step failed; the batch was rolled back (the cause is ``__cause__``)."""
+
+    def __init__(self, count: int):
+        super().__init__(count)
+        self.count = count
+
+
 @dataclass
 class BatchResult:
     new: int = 0
@@ -243,7 +254,19 @@ class MailWriter:
 
         ``after(conn, saved)`` runs inside that transaction with the batch's new messages
         ([(messages.id, ParsedMessage)]), so what it writes (their evidence) commits with them or not at all.
+        When ``after`` fails, the batch is saved again without it, and the failure logged: evidence that
+        cannot be extracted must not stop the mail from being stored (``inboxrel reanalyze`` tries again).
         """
+        try:
+            return self._save_batch(folder_id, items, folder_state, after)
+        except _AfterFailed as failed:
+            cause = failed.__cause__
+            log.warning("the evidence of %d new messages could not be extracted (%s: %s); they are saved "
+                        "without it: run `inboxrel reanalyze` to try again", failed.count,
+                        type(cause).__name__, str(cause).splitlines()[0][:200] if str(cause) else "")
+            return self._save_batch(folder_id, items, folder_state, None)
+
+    def _save_batch(self, folder_id: int, items: list[Item], folder_state: dict | None, after) -> BatchResult:
         try:
             with self.engine.begin() as conn:
                 if not self._loaded:
@@ -255,7 +278,10 @@ class MailWriter:
                     if folder_state:
                         conn.execute(update(folders).where(folders.c.id == folder_id).values(**folder_state))
                     if after is not None and result.saved:
-                        after(conn, result.saved)
+                        try:
+                            after(conn, result.saved)
+                        except Exception as exc:
+                            raise _AfterFailed(len(result.saved)) from exc
                 except BaseException:
                     (self.addr, self.by_msgid, self.by_fp, self.tkeys, self.tlast) = snapshot
                     raise
