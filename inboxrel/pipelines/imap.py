@@ -32,7 +32,7 @@ from inboxrel.pipelines.parse import HEADER_FIELDS, ParsedMessage, ParseError, p
 
 # What a header fetch asks for (account setting ``header_fetch``). "whole": the whole header, which a server
 # such as Dovecot sends straight from the file (asked for 25 named fields, it parses each message and
-# writes every field to its cache: 40% more server CPU on a first sync). "fields": what the parser needs,
+# writes every field to its cache: 1.5-2x the server CPU on a first sync). "fields": what the parser needs,
 # plus the MIME fields that let a later body-text fetch be decoded: about a quarter of the bytes.
 FETCH_HEADER_FIELDS = (*HEADER_FIELDS, "mime-version", "content-transfer-encoding")
 HEADER_ITEMS = {
