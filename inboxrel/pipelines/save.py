@@ -109,6 +109,11 @@ def allocate_ids(conn, table, n: int) -> list[int]:
     return list(range(start, start + n))
 
 
+def _placeholder(conn) -> str:
+    """The driver's positional parameter marker, for SQL sent straight to it."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 def insert_rows(conn, table, columns: Sequence[str], rows: list[tuple]) -> None:
     """INSERT many rows (tuples in the order of ``columns``) through the driver's executemany: several
     times faster than Core for big batches.
@@ -118,7 +123,7 @@ def insert_rows(conn, table, columns: Sequence[str], rows: list[tuple]) -> None:
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = _placeholder(conn)
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
            f"VALUES ({', '.join([mark] * len(columns))})")
     conn.exec_driver_sql(sql, rows)
@@ -137,7 +142,7 @@ def update_rows(conn, table, columns: Sequence[str], rows: list[tuple], key: str
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = _placeholder(conn)
     sql = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {mark}' for c in columns)} "
            f"WHERE {quote(key)} = {mark}")
     conn.exec_driver_sql(sql, rows)
@@ -478,7 +483,7 @@ def _fetch_tuples(conn, sql: str, params: tuple) -> list[tuple]:
 def refresh_threads(conn, thread_ids: Iterable[int]) -> None:
     """Recompute each thread's counts, first/last message, who wrote last and who owes a reply."""
     ids = sorted(set(thread_ids))
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = _placeholder(conn)
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         # (id, thread, date, direction, from address, automated, subject): tuples straight from the driver
