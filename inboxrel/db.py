@@ -9,7 +9,7 @@ from pathlib import Path
 from inboxrel.errors import LockedError, StoreError
 
 # The newest migration; a store at this revision opens without loading Alembic at all.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 def _sqlite_path(url: str) -> Path | None:

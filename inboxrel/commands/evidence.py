@@ -225,4 +225,89 @@ def reanalyze_cmd(app: App, everything, fmt):
              + (f"; {out['refetched']} re-fetched over IMAP" if out.get("refetched") else ""))
 
 
-COMMANDS = [cues_cmd, log_cmd, import_calls_cmd, import_calendar_cmd, reanalyze_cmd]
+# -- evidence: review and correct -----------------------------------------------------------------------
+
+EVIDENCE_COLUMNS = ["id", "at", "kind", "medium", "confidence", "email", "source", "sentence"]
+EVIDENCE_HEADERS = ["Id", "When", "Kind", "Medium", "Conf", "Person", "Source", "Sentence"]
+
+
+@click.group("evidence", invoke_without_command=True)
+@click.option("--person", "person", metavar="PERSON", help="Only this person (address, name or unique prefix).")
+@click.option("--kind", type=click.Choice(["past", "planned", "request", "attempt"]), help="Only this kind.")
+@click.option("--since", metavar="DATE", help="Only items on or after this day (ISO 8601, or a duration like 90d).")
+@format_option("table", "json", "csv")
+@pass_app
+@click.pass_context
+def evidence_group(ctx, app: App, person, kind, since, fmt):
+    """Every piece of conversation evidence, where it came from, and why it counts.
+
+    Each item has an id (use it with `evidence reject`), the person (name, primary address and all their
+    addresses in JSON), kind past|planned|request|attempt, medium, when, confidence, the source (message,
+    calendar, manual, calllog) and, for mail, the Message-ID, folder and file or UID, and the sentence.
+
+    \b
+    Examples:
+      inboxrel evidence --person alice@example.com
+      inboxrel evidence --kind past --since 90d
+      inboxrel evidence --format json | jq '.[] | {id, email, kind, sentence}'
+      inboxrel evidence reject 1234 --reason "a courtesy line, not a call"
+    """
+    if ctx.invoked_subcommand:
+        return
+    from inboxrel.report.render import render
+    from inboxrel.signals.review import EVIDENCE_FIELDS, list_evidence
+
+    since_dt = _since(app, since) if since else None
+    with app.engine(create=False).connect() as conn:
+        pids = None
+        if person:
+            from inboxrel.pipelines.identity import resolve_person
+
+            pids = [resolve_person(conn, person)]
+        rows = list_evidence(conn, person_ids=pids, kind=kind, since=since_dt, until=app.now)
+    if fmt == "json":
+        emit(render(rows, EVIDENCE_FIELDS, "json"))
+    elif fmt == "csv":
+        emit(render(rows, EVIDENCE_FIELDS, "csv"))
+    else:
+        for r in rows:
+            r["sentence"] = (r["sentence"] or r["note"] or "")[:90]
+        emit(render(rows, EVIDENCE_COLUMNS, "table", EVIDENCE_HEADERS))
+
+
+def _since(app: App, value: str):
+    from inboxrel.clock import parse_datetime, parse_duration
+    from inboxrel.errors import UsageError
+
+    try:
+        return app.now - parse_duration(value)
+    except UsageError:
+        return parse_datetime(value)
+
+
+@evidence_group.command("reject")
+@click.argument("item_id", metavar="ID", type=int)
+@click.option("--reason", metavar="TEXT", help="Why it is wrong (kept to improve the rules).")
+@format_option("text", "json", default="text")
+@pass_app
+def evidence_reject(app: App, item_id, reason, fmt):
+    """Mark evidence item ID wrong: it stops counting at once and stays rejected after re-analysis.
+
+    \b
+    Examples:
+      inboxrel evidence reject 1234
+      inboxrel evidence reject 1234 --reason "someone else's call"
+    """
+    from inboxrel.signals.review import reject_evidence
+
+    with app.lock(), app.engine(create=False).begin() as conn:
+        out = reject_evidence(conn, item_id, reason=reason, now=app.now)
+    if fmt == "json":
+        import json
+
+        emit(json.dumps(out))
+    else:
+        emit(f"rejected evidence {item_id} ({out['kind']} with {out['email']}); it no longer counts")
+
+
+COMMANDS = [evidence_group, cues_cmd, log_cmd, import_calls_cmd, import_calendar_cmd, reanalyze_cmd]

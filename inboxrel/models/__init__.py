@@ -5,7 +5,7 @@ Tables are SQLAlchemy Core ``Table`` objects: the import path writes thousands o
 """
 
 from inboxrel.models.base import metadata
-from inboxrel.models.evidence import interactions, phone_numbers
+from inboxrel.models.evidence import evidence_rejections, interactions, phone_numbers
 from inboxrel.models.feedback import circle_members, circles, feedback, ignores
 from inboxrel.models.mail import (
     accounts,
@@ -23,6 +23,6 @@ from inboxrel.models.summary import person_days, person_totals, summary_state
 __all__ = [
     "metadata", "accounts", "folders", "messages", "locations", "participants", "threads", "thread_keys",
     "quarantine", "addresses", "people", "account_addresses", "identity_events", "interactions",
-    "phone_numbers", "circles", "circle_members", "feedback", "ignores", "person_days", "person_totals",
+    "phone_numbers", "evidence_rejections", "circles", "circle_members", "feedback", "ignores", "person_days", "person_totals",
     "summary_state",
 ]

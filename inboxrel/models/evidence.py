@@ -34,3 +34,22 @@ phone_numbers = Table(
     Column("message_id", Integer),
     UniqueConstraint("person_id", "e164", name="uq_phone_numbers_person"),
 )
+
+# What the user said was wrong (`inboxrel evidence reject`). Keyed on what survives re-analysis and
+# re-imports (the source, the message's Message-ID or the source's own reference, the person's address and
+# the kind), not on the interaction's row id; the rest is kept as data for improving the rules.
+evidence_rejections = Table(
+    "evidence_rejections", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(12), nullable=False),
+    Column("ref", String(1000), nullable=False),  # Message-ID header (or "row:<messages.id>"), else source_ref
+    Column("email", String(320), nullable=False),  # the person's primary address when it was rejected
+    Column("kind", String(10), nullable=False),
+    Column("medium", String(12)),
+    Column("at", DateTime),
+    Column("sentence", Text),
+    Column("reason", Text),
+    Column("interaction_id", Integer),  # the row that was rejected (gone after re-analysis)
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("source", "ref", "email", "kind", name="uq_evidence_rejections_key"),
+)

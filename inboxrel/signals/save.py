@@ -20,6 +20,7 @@ from inboxrel.models import addresses, interactions, messages, participants, peo
 from inboxrel.signals import VERSION
 from inboxrel.signals.calendar import CalendarEvent, parse_calendar
 from inboxrel.signals.phones import normalize_number
+from inboxrel.signals.review import drop_rejected
 from inboxrel.signals.text import TextSignals, text_signals
 
 
@@ -153,7 +154,7 @@ def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: da
                 numbers.append((pid, num.e164, num.raw, num.label, msg_date, mid))
     conn.execute(delete(interactions).where(interactions.c.source == "message",
                                             interactions.c.message_id.in_(ids)))
-    summary.interactions += save_interactions(conn, rows)
+    summary.interactions += save_interactions(conn, drop_rejected(conn, rows))
     summary.phone_numbers += save_phone_numbers(conn, numbers)
     # call notices name the caller by number: match them after this batch's numbers are saved
     attempt_rows = []
@@ -164,7 +165,7 @@ def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: da
                                  "source": "message", "source_ref": str(mid), "message_id": mid,
                                  "confidence": 0.9, "direction": "to_me", "sentence": subject[:1000],
                                  "note": f"{notice.kind} notice", "created_at": now_db})
-    summary.interactions += save_interactions(conn, attempt_rows)
+    summary.interactions += save_interactions(conn, drop_rejected(conn, attempt_rows))
     for mid, inp in items:
         if not inp.calendars or mid not in meta:
             continue
