@@ -21,6 +21,7 @@ from functools import lru_cache
 from importlib import resources
 
 from inboxrel.signals import when as when_mod
+from inboxrel.signals.courtesy import drop_courtesy
 
 MEDIA = ("video", "phone", "in_person", "unspecified")
 SPECIFICITY = {"video": 4, "phone": 3, "in_person": 2, "unspecified": 1}
@@ -455,7 +456,7 @@ def analyze_texts(items: list[tuple[str, datetime]], batch_size: int = 64) -> li
         doc.user_data["local_dt"] = items[i][1]
         docs.append(doc)
     for i, doc in zip(todo, nlp.pipe(docs, batch_size=batch_size)):
-        results[i] = doc._.cues or []
+        results[i] = drop_courtesy(doc._.cues or [])
     return results
 
 
