@@ -21,7 +21,9 @@ ACCOUNT_KEYS = {
     "timeout", "header_fetch",
 }
 TOP_KEYS = {"db", "store_bodies", "default_region", "accounts", "rules", "policy", "thresholds", "log_file",
-            "body_window_days", "body_max_bytes"}
+            "body_window_days", "body_max_bytes",
+            "call_min_seconds",  # answered calls shorter than this are attempts (inboxrel.sources.calllog)
+            "calendars"}  # [[calendars]]: CalDAV sources, see CALENDAR_KEYS
 
 
 def default_config_path() -> Path:

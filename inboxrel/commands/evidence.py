@@ -125,39 +125,56 @@ def log_cmd(app: App, medium, person, at, note, fmt):
 
 @click.command("import-calls")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--min-seconds", type=click.IntRange(0), default=None, metavar="N",
+              help="Answered calls shorter than this are attempts, not conversations "
+                   "(default: call_min_seconds in the config, else 60).")
 @format_option("text", "json", default="text")
 @pass_app
-def import_calls_cmd(app: App, file, fmt):
-    """Import a phone call log (CSV) as conversations with the people it can match.
+def import_calls_cmd(app: App, file, min_seconds, fmt):
+    """Import a phone call log as conversations with the people it can match.
+
+    The format is detected: an Android backup (SMS Backup & Restore calls-*.xml), an iPhone/macOS
+    call history exported as CSV (the ZCALLRECORD table: ZADDRESS, ZDATE, ZDURATION, ZORIGINATED,
+    ZANSWERED), or any CSV whose header names the columns below. UTF-8 and UTF-16 (with or without
+    a BOM) are read. A row that cannot be read is reported with its line number and skipped; the
+    rest is imported. Re-importing the same file adds nothing.
 
     \b
-    Columns (header row required; other columns are ignored):
-      date       when the call started: ISO 8601, or YYYY-MM-DD HH:MM (local time is taken as UTC)
+    CSV columns (header row required; other columns are ignored):
+      date       ISO 8601, YYYY-MM-DD HH:MM (no offset = UTC), epoch seconds/ms, "May 21, 2024 2:30 PM"
       number     the other party's number, any format (read with the configured default_region)
       address    or an email address instead of a number (FaceTime/Teams logs)
-      direction  in|incoming|out|outgoing|missed|rejected|voicemail (missed ones are attempts)
-      duration   seconds, or MM:SS / H:MM:SS; 0 means nobody answered (an attempt)
+      direction  incoming|outgoing|missed|rejected|voicemail|blocked (aliases: type, call type)
+      duration   seconds, MM:SS, H:MM:SS or "2m 5s"; 0 means nobody answered
       name       optional; not used for matching
-    Aliases: time/datetime/start for date, phone/phone_number for number, email for address,
-    type for direction, seconds for duration. Numbers match people through the numbers in their
-    signatures (`inboxrel person` shows them). Re-importing the same file adds nothing.
+      service    optional; "FaceTime Video" (or any "video") makes it a video call
+    Missed, rejected and voicemail calls and calls shorter than --min-seconds are attempts.
+    Numbers match people through their contacts' numbers first, then the numbers in their
+    signatures (`inboxrel person` shows them). Column names are data: sources/calllog_formats.json.
 
     \b
     Examples:
-      inboxrel import-calls calls.csv
-      inboxrel import-calls phone-export.csv --format json
+      inboxrel import-calls calls-20240525.xml          # Android, SMS Backup & Restore
+      inboxrel import-calls CallHistory.csv             # iPhone/macOS call history
+      inboxrel import-calls calls.csv --min-seconds 30 --format json
     """
     from inboxrel.signals.manual import import_call_log
 
+    if min_seconds is None:
+        min_seconds = int(app.settings.raw.get("call_min_seconds", 60))
     with app.lock():
-        out = import_call_log(app.engine(), file, now=app.now, region=app.settings.default_region)
+        out = import_call_log(app.engine(), file, now=app.now, region=app.settings.default_region,
+                              min_seconds=min_seconds)
     if fmt == "json":
         import json
 
         emit(json.dumps(out, default=str))
     else:
-        emit(f"{out['rows']} calls read: {out['matched']} matched to people ({out['conversations']} conversations, "
-             f"{out['attempts']} attempts), {out['unmatched']} unmatched")
+        emit(f"{out['calls']} calls read ({out['format']}, {out['encoding']}): {out['matched']} matched to people "
+             f"({out['conversations']} conversations, {out['attempts']} attempts), {out['unmatched']} unmatched, "
+             f"{out['skipped']} rows skipped")
+        for p in out["problems"]:
+            click.echo(f"  skipped line {p['line']}: {p['reason']}", err=True)
         for u in out["unmatched_examples"]:
             emit(f"  unmatched: {u}")
 

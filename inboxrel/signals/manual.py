@@ -6,15 +6,13 @@ calendar event by its UID, so importing the same file twice changes nothing.
 
 from __future__ import annotations
 
-import csv
-import re
 from datetime import datetime
 
 from sqlalchemy import select
 
-from inboxrel.clock import as_utc, iso, parse_datetime, to_db
+from inboxrel.clock import as_utc, iso, to_db
 from inboxrel.errors import InboxrelError, SourceError, UsageError
-from inboxrel.models import accounts, addresses, interactions, messages, people, phone_numbers
+from inboxrel.models import accounts, addresses, interactions, messages, people
 
 MEDIUM = {"call": "phone", "video": "video", "meeting": "in_person"}
 
@@ -43,98 +41,11 @@ def save_logged(engine, person_ref: str, medium: str, at: datetime, *, note: str
     return {"person": who, "person_id": pid, "kind": kind, "medium": MEDIUM[medium], "at": iso(at), "note": note}
 
 
-_ALIASES = {
-    "date": ("date", "time", "datetime", "start", "started", "call_date", "timestamp"),
-    "number": ("number", "phone", "phone_number", "phonenumber", "tel", "caller", "callee"),
-    "address": ("address", "email", "e-mail"),
-    "direction": ("direction", "type", "call_type"),
-    "duration": ("duration", "seconds", "length", "duration_seconds"),
-    "name": ("name", "contact", "contact_name"),
-}
-_MISSED = {"missed", "rejected", "declined", "voicemail", "blocked", "no answer", "unanswered", "cancelled", "canceled"}
+def import_call_log(engine, path: str, *, now: datetime, region: str = "US", min_seconds: int = 60) -> dict:
+    """Import a phone call log (Android XML, iPhone call history, CSV): see :mod:`inboxrel.sources.calllog`."""
+    from inboxrel.sources.calllog import import_calls
 
-
-def _duration(value: str) -> int | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        return int(float(value))
-    parts = value.split(":")
-    if all(p.isdigit() for p in parts) and 2 <= len(parts) <= 3:
-        total = 0
-        for p in parts:
-            total = total * 60 + int(p)
-        return total
-    return None
-
-
-def import_call_log(engine, path: str, *, now: datetime, region: str = "US") -> dict:
-    """Import a CSV call log (see ``inboxrel import-calls --help`` for the columns)."""
-    from inboxrel.signals.phones import normalize_number
-    from inboxrel.signals.save import save_interactions
-
-    try:
-        fh = open(path, newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror}") from None
-    with fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames:
-            raise UsageError(f"{path} has no header row: the first line must name the columns (date,number,...)")
-        cols = {}
-        lower = {f.strip().lower(): f for f in reader.fieldnames if f}
-        for key, names in _ALIASES.items():
-            cols[key] = next((lower[n] for n in names if n in lower), None)
-        if cols["date"] is None or (cols["number"] is None and cols["address"] is None):
-            raise UsageError(f"{path} needs a date column and a number or address column; it has "
-                             f"{', '.join(reader.fieldnames)} (see `inboxrel import-calls --help`)")
-        rows = list(reader)
-    out = {"rows": len(rows), "matched": 0, "unmatched": 0, "conversations": 0, "attempts": 0,
-           "unmatched_examples": []}
-    with engine.begin() as conn:
-        by_number: dict[str, set[int]] = {}
-        for r in conn.execute(select(phone_numbers.c.e164, phone_numbers.c.person_id)):
-            by_number.setdefault(r.e164, set()).add(r.person_id)
-        new_rows = []
-        for n, row in enumerate(rows, 2):
-            raw_date = (row.get(cols["date"]) or "").strip()
-            try:
-                at = parse_datetime(raw_date.replace(" ", "T", 1) if re.match(r"\d{4}-\d\d-\d\d \d", raw_date) else raw_date)
-            except UsageError:
-                raise UsageError(f"{path} line {n}: date {raw_date!r} is not ISO 8601 (e.g. 2024-05-02 14:30)") from None
-            number = (row.get(cols["number"]) or "").strip() if cols["number"] else ""
-            address = (row.get(cols["address"]) or "").strip().lower() if cols["address"] else ""
-            pid = None
-            key = None
-            if number:
-                e164 = normalize_number(number, region)
-                key = e164 or number
-                found = by_number.get(e164 or "", set())
-                if len(found) == 1:
-                    pid = next(iter(found))
-            if pid is None and address:
-                key = key or address
-                r = conn.execute(select(addresses.c.person_id).where(addresses.c.email == address)).first()
-                pid = r.person_id if r else None
-            if pid is None:
-                out["unmatched"] += 1
-                if len(out["unmatched_examples"]) < 10:
-                    out["unmatched_examples"].append(f"{raw_date} {number or address}")
-                continue
-            direction = (row.get(cols["direction"]) or "").strip().lower() if cols["direction"] else ""
-            seconds = _duration(row.get(cols["duration"]) or "") if cols["duration"] else None
-            attempt = direction in _MISSED or seconds == 0
-            kind = "attempt" if attempt else ("planned" if as_utc(at) > as_utc(now) else "past")
-            out["matched"] += 1
-            out["attempts" if attempt else "conversations"] += 1
-            note = f"{direction or 'call'}" + (f", {seconds} s" if seconds else "")
-            new_rows.append({"person_id": pid, "kind": kind, "medium": "phone", "at": to_db(at), "source": "calllog",
-                             "source_ref": f"{iso(at)}|{key}", "message_id": None, "confidence": 1.0,
-                             "direction": "from_me" if direction.startswith("out") else "to_me" if direction else None,
-                             "sentence": None, "note": note, "created_at": to_db(now)})
-        save_interactions(conn, new_rows)
-    return out
+    return import_calls(engine, path, now=now, region=region, min_seconds=min_seconds)
 
 
 def import_calendar_file(engine, path: str, *, now: datetime) -> dict:
