@@ -3,13 +3,54 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
-from inboxrel.errors import LockedError, StoreError
+from inboxrel.errors import LockedError, StoreError, StoreMissingError, StoreVersionError
+
+_REVISION_LINE = re.compile(r"""^(down_revision|revision)\s*=\s*['"]?([\w-]+|None)['"]?\s*$""", re.M)
+
+
+def _head_revision() -> str:
+    """The newest migration, read from the revision files' own lines (Alembic is not loaded for this).
+
+    Revisions are added by hand, each chained to the newest one present; reading the head from the files
+    means adding one needs no second edit here. tests/test_migrations.py checks it agrees with Alembic.
+    """
+    revs, downs = set(), set()
+    for path in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        found = dict(m.groups() for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8")))
+        if "revision" in found:
+            revs.add(found["revision"])
+            downs.add(found.get("down_revision"))
+    heads = sorted(revs - downs)
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads ({', '.join(heads)}): chain each new "
+                           f"revision to the newest one")
+    return heads[0]
+
 
 # The newest migration; a store at this revision opens without loading Alembic at all.
-HEAD_REVISION = "0002"
+HEAD_REVISION = _head_revision()
+
+# The key of the PostgreSQL advisory lock a writer holds for its whole run (one per database: every URL
+# and every machine reaching that database takes the same lock).
+PG_LOCK_KEY = int.from_bytes(hashlib.sha1(b"inboxrel store write lock").digest()[:8], "big", signed=True)
+
+
+def normalize_url(db: str) -> str:
+    """A database URL from what a user writes: a plain file path means SQLite, ``postgres://`` PostgreSQL."""
+    db = db.strip()
+    if "://" not in db:
+        return f"sqlite:///{Path(db).expanduser()}"
+    scheme, rest = db.split("://", 1)
+    if scheme in ("postgres", "postgresql"):  # as libpq, Heroku and most hosts write it
+        return f"postgresql+psycopg://{rest}"
+    if scheme == "sqlite" and rest.startswith("/~"):
+        return f"sqlite:///{Path(rest[1:]).expanduser()}"
+    return db
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -20,16 +61,17 @@ def _sqlite_path(url: str) -> Path | None:
     return None
 
 
-def build_engine(url: str):
+def build_engine(url: str, *, create: bool = True):
     """Create an engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     from sqlalchemy import create_engine, event
 
     path = _sqlite_path(url)
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the store's folder {path.parent}: {exc.strerror}; pass --db") from None
+        if create:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store's folder {path.parent}: {exc.strerror}; pass --db") from None
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -53,48 +95,109 @@ def build_engine(url: str):
     try:
         return create_engine(url)
     except Exception as exc:  # bad URL
-        raise StoreError(f"cannot use database URL: {exc}") from None
+        raise StoreError(f"cannot use database URL {redact_url(url)!r}: {exc}; "
+                         f"use a file path, sqlite:///PATH or postgresql://USER@HOST/DB") from None
 
 
 def current_revision(engine) -> str | None:
-    from sqlalchemy import text
-    from sqlalchemy.exc import SQLAlchemyError
+    """The store's schema revision, or None for an empty database (other errors are raised)."""
+    from sqlalchemy import inspect, text
 
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except SQLAlchemyError:
-        return None
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _alembic_config():
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+def known_revisions() -> list[str]:
+    """Every revision this build's migrations know, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    return [s.revision for s in reversed(list(script.walk_revisions()))]
 
 
 def migrate(engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` with Alembic; upgrades only add, never drop data."""
     from alembic import command
-    from alembic.config import Config
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg = _alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
 
-def open_store(url: str, *, create: bool = True):
-    """Return an engine for a store at the newest schema, creating or upgrading it when needed."""
-    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+def _store_name(url: str) -> str:
+    path = _sqlite_path(url)
+    return str(path) if path is not None else redact_url(url)
 
-    engine = build_engine(url)
+
+def _missing(url: str) -> StoreMissingError:
+    return StoreMissingError(f"no inboxrel store at {_store_name(url)}: check --db (or INBOXREL_DB), "
+                             f"or create one with `inboxrel import` or `inboxrel demo`")
+
+
+def open_store(url: str, *, create: bool = True):
+    """Return an engine for a store at the newest schema, creating or upgrading it when needed.
+
+    With ``create=False`` (every command that does not write mail) a missing store is
+    :class:`StoreMissingError` and nothing is created, not even the folder. A store whose schema is newer
+    than this build is :class:`StoreVersionError`: it is never touched.
+    """
+    from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+    path = _sqlite_path(url)
+    if path is not None and not create and not path.exists():
+        raise _missing(url)
+    if path is not None and path.exists() and not path.is_file():
+        raise StoreError(f"the store {path} is not a file; pass --db with a file path")
+    engine = build_engine(url, create=create)
     try:
         rev = current_revision(engine)
         if rev != HEAD_REVISION:
             if rev is None and not create:
-                raise StoreError(f"no inboxrel store at {redact_url(url)}: run `inboxrel import` or `inboxrel demo` first")
+                raise _missing(url)
+            if rev is not None and rev not in known_revisions():
+                from inboxrel import __version__
+
+                raise StoreVersionError(
+                    f"the store at {_store_name(url)} has schema revision {rev}, newer than this inboxrel "
+                    f"{__version__} knows (up to {HEAD_REVISION}): upgrade inboxrel, or pass --db for another store"
+                )
             migrate(engine)
-    except OperationalError as exc:
-        raise StoreError(f"cannot open the store at {redact_url(url)}: {exc.orig}") from None
+    except (OperationalError, DBAPIError) as exc:
+        engine.dispose()
+        raise store_error(exc, url) from None
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the store at {redact_url(url)}: {exc}") from None
+        engine.dispose()
+        raise StoreError(f"cannot open the store at {_store_name(url)}: {exc}") from None
     return engine
+
+
+def store_error(exc: Exception, url: str) -> StoreError:
+    """The named error for a database failure while opening the store (damaged, read-only, unreachable)."""
+    from inboxrel.errors import DiskError, StoreDamagedError
+
+    orig = getattr(exc, "orig", exc)
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    low = text.lower()
+    where = _store_name(url)
+    if "not a database" in low or "malformed" in low or "no such table" in low or "no such column" in low:
+        return StoreDamagedError(f"the store at {where} is damaged ({text}): restore it from a backup, "
+                                 f"or move it away and import your mail again")
+    if "readonly" in low or "read-only" in low:
+        return DiskError(f"the store at {where} is read-only ({text}): make it writable, or pass --db")
+    if "disk is full" in low or "no space" in low:
+        return DiskError(f"the disk holding the store at {where} is full: free some space and run again")
+    return StoreError(f"cannot open the store at {where}: {text}")
 
 
 def redact_url(url: str) -> str:
@@ -107,29 +210,81 @@ def redact_url(url: str) -> str:
         return url.split("@")[-1]
 
 
-def lock_path(url: str, data_dir: Path) -> Path:
+def lock_path(url: str, data_dir: Path) -> Path | None:
+    """The lock file of a SQLite store: next to the file's real path (symlinks and relative paths resolved).
+
+    None for PostgreSQL, which is locked in the database itself (:func:`store_lock`).
+    """
     path = _sqlite_path(url)
     if path is not None:
-        return path.with_name(path.name + ".lock")
-    digest = hashlib.sha1(redact_url(url).encode()).hexdigest()[:16]
-    return data_dir / f"store-{digest}.lock"
+        real = Path(os.path.realpath(path.expanduser()))
+        return real.with_name(real.name + ".lock")
+    return None
 
 
 @contextmanager
-def store_lock(url: str, data_dir: Path):
-    """Hold the store's write lock; a second writer gets :class:`LockedError` at once."""
+def store_lock(url: str, data_dir: Path | None = None):
+    """Hold the store's write lock; a second writer gets :class:`LockedError` at once.
+
+    SQLite: a lock file next to the store's real path, so a symlink or another spelling of the path takes
+    the same lock. PostgreSQL: a session advisory lock held in the database for the run, so two URLs to
+    one database (``localhost``, ``127.0.0.1``) and writers on different machines exclude each other.
+    """
+    path = lock_path(url, data_dir or Path("."))
+    if path is None:
+        with _pg_lock(url):
+            yield
+        return
     from filelock import FileLock, Timeout
 
-    path = lock_path(url, data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(path))
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(path))
         lock.acquire(timeout=0)
     except Timeout:
         raise LockedError(
             f"another inboxrel run is writing to this store (lock {path}); wait for it to finish"
         ) from None
+    except OSError as exc:
+        from inboxrel.errors import DiskError
+
+        raise DiskError(f"cannot take the store's lock {path}: {exc.strerror}; make the folder writable, "
+                        f"or pass --db") from None
     try:
         yield
     finally:
         lock.release()
+
+
+@contextmanager
+def _pg_lock(url: str):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.pool import NullPool
+
+    try:
+        engine = create_engine(url, poolclass=NullPool)
+    except ModuleNotFoundError:
+        raise StoreError("PostgreSQL needs the driver: pip install 'inboxrel[postgres]'") from None
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        engine.dispose()
+        raise store_error(exc, url) from None
+    try:
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK_KEY}).scalar()
+        conn.commit()  # a session lock: it outlives the transaction, held until released or disconnected
+        if not got:
+            raise LockedError(f"another inboxrel run is writing to this store ({redact_url(url)}, perhaps from "
+                              f"another machine); wait for it to finish")
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
+                conn.commit()
+            except DBAPIError:
+                pass  # the connection is gone, and the lock with it
+    finally:
+        conn.close()
+        engine.dispose()

@@ -27,6 +27,28 @@ class StoreError(InboxrelError):
     """Raised when the database cannot be opened, created or migrated."""
 
 
+class StoreMissingError(StoreError):
+    """Raised when a command that only reads (or annotates) the store finds no store at the URL: a misspelt --db."""
+
+
+class StoreVersionError(StoreError):
+    """Raised when the store's schema revision is newer than this build knows; the store is left untouched."""
+
+    exit_code = 65  # EX_DATAERR
+
+
+class StoreDamagedError(StoreError):
+    """Raised when the store file is not a database, is truncated or corrupted, or lacks one of its tables."""
+
+    exit_code = 65  # EX_DATAERR
+
+
+class DiskError(InboxrelError):
+    """Raised when the machine refuses a write: a full disk, a read-only filesystem or store, no permission."""
+
+    exit_code = 74  # EX_IOERR
+
+
 class NotFoundError(InboxrelError):
     """Raised when a person, account or record named on the command line does not exist."""
 
