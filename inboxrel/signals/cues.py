@@ -676,6 +676,8 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
                 continue
             if family == "see" and not any(m for m, _ in markers if sent_of[m.start] == s):
                 continue  # "see you" with neither a time nor an invitation is a sign-off
+        elif kind == "planned" and day is None and _is_signoff(sent_text[s], lex):
+            continue  # "Talk to you later.": a sign-off whose time names no day
         conf = (0.9 if medium != "unspecified" else 0.75) * strength
         cands.append(_Candidate(kind, medium, day, s, sp.start_char, round(conf, 2), sent_text[s], time_attached))
     cands += _moved(doc, ctx.get("moved", []), negated, cands, clauses_with_trigger, sent_of, clause_of, times_by_sent,

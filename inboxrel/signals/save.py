@@ -20,7 +20,10 @@ from inboxrel.models import addresses, interactions, messages, participants, peo
 from inboxrel.signals import VERSION
 from inboxrel.signals.calendar import CalendarEvent, parse_calendar
 from inboxrel.signals.phones import normalize_number
+from inboxrel.signals.attribution import attribute
+from inboxrel.signals.context import no_evidence_reason
 from inboxrel.signals.review import drop_rejected
+from inboxrel.signals.shape import MessageShape, Party, name_tokens
 from inboxrel.signals.text import TextSignals, text_signals
 
 
@@ -77,7 +80,8 @@ def _participants(conn, ids: list[int]) -> dict[int, dict]:
         m = meta.get(r.message_id)
         if m is None or r.role not in ("from", "to", "cc"):
             continue
-        person = {"pid": r.pid, "me": bool(r.is_me), "auto": bool(r.a_auto or r.p_auto), "email": r.email}
+        person = {"pid": r.pid, "me": bool(r.is_me), "auto": bool(r.a_auto or r.p_auto), "email": r.email,
+                  "name": r.name or r.pname}
         m[r.role].append(person)
         for nm in (r.name, r.pname):
             if nm:
@@ -91,18 +95,24 @@ def _name_key(name: str) -> str:
     return normalize_name(name) or name.strip().lower()
 
 
-def partners(meta: dict) -> list[int]:
-    """The people a cue in this message is about (see the module docstring)."""
-    if meta["automated"]:
-        return []
-    if meta["direction"] == "sent":
-        ppl = [p for p in meta["to"] if not p["me"] and not p["auto"]]
-        if not ppl:
-            ppl = [p for p in meta["cc"] if not p["me"] and not p["auto"]]
-        return list(dict.fromkeys(p["pid"] for p in ppl))[:20]
-    if meta["direction"] == "received":
-        return [p["pid"] for p in meta["from"] if not p["me"] and not p["auto"]][:1]
-    return []
+def build_shape(meta: dict, owner_names: frozenset[str]) -> MessageShape:
+    """The :class:`MessageShape` of one message from what :func:`_participants` read."""
+    def party(p):
+        return Party(pid=p["pid"], email=p["email"], name=p.get("name"), me=p["me"], auto=p["auto"],
+                     delegate=p.get("delegate", False))
+
+    author = party(meta["from"][0]) if meta["from"] else None
+    return MessageShape(author=author, to=[party(p) for p in meta["to"]], cc=[party(p) for p in meta["cc"]],
+                        automated=meta["automated"], subject=meta.get("subject") or "", owner_names=owner_names)
+
+
+def _owner_names(conn) -> frozenset[str]:
+    """The owner's first and last names, from every name and address of my people."""
+    out: set[str] = set()
+    for r in conn.execute(select(people.c.name, addresses.c.email, addresses.c.name.label("aname"))
+                          .join(addresses, addresses.c.person_id == people.c.id).where(people.c.is_me.is_(True))):
+        out |= name_tokens(r.name, r.email) | name_tokens(r.aname)
+    return frozenset(out)
 
 
 def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: datetime, region: str = "US",
@@ -118,6 +128,7 @@ def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: da
     for i in range(0, len(ids), 500):
         meta.update(_participants(conn, ids[i:i + 500]))
     sigs = _text_signals(items, meta, region, regions)
+    owner_names = _owner_names(conn)
     rows: list[dict] = []
     numbers: list[tuple[int, str, str, str | None, datetime | None, int]] = []
     notices = []
@@ -127,11 +138,13 @@ def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: da
         if m is None:
             continue
         ts = sigs[mid]
-        who = partners(m)
+        shape = build_shape(m, owner_names)
+        why_not = no_evidence_reason(shape, inp.body)
         msg_date = to_db(inp.date) if inp.date else m["date"]
         direction = "from_me" if m["direction"] == "sent" else "to_me"
-        share = 1.0 if len(who) <= 1 else 0.7
-        for cue in ts.cues:
+        for cue in ([] if why_not else ts.cues):
+            who = attribute(shape, cue.sentence)
+            share = 1.0 if len(who) <= 1 else 0.7
             at = _day_at(cue.when, inp.tz_offset) if cue.when else (msg_date if cue.kind != "planned" else None)
             for pid in who:
                 rows.append({"person_id": pid, "kind": cue.kind, "medium": cue.medium, "at": at,

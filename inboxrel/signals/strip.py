@@ -38,6 +38,10 @@ _MAILTO = re.compile(r"mailto:([^\]\s>]+)", re.I)
 _DEQUOTE = re.compile(r"^\s?>\s?")
 _FORWARD = re.compile(r"forward", re.I)
 _TO_LINE = re.compile(r"^\s*to\s*:", re.I)
+# Lotus Notes replies lay the quoted header out in columns: "Phillip.K.Allen@enron.com    To: Monica Brown",
+# then "cc:" and "Subject:" further down the same column
+_LOTUS_COLUMNS = re.compile(r"^\s*\S.{0,80}?\s{3,}To:\s+\S", re.I)
+_LOTUS_COLUMN_FIELD = re.compile(r"\s(?:subject|cc):(?:\s|$)", re.I)
 _WROTE_NEXT = re.compile(r"^\s*\S.{0,100}(?:wrote|writes)\s*:\s*$", re.I)
 _ON_DATE_PREFIX = re.compile(r"^\s*on\b.*(?:\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?|\b\d{4}\b)\s*,?\s*", re.I)
 _WROTE_SUFFIX = re.compile(r"\s*(?:wrote|writes)\s*:?\s*$", re.I)
@@ -154,6 +158,9 @@ def _boundary(lines: list[str], i: int) -> int:
                                                  or lines[j].startswith((" ", "\t"))):
             j += 1
         return j - i
+    if "To:" in s and _LOTUS_COLUMNS.match(ln) and \
+            any(_LOTUS_COLUMN_FIELD.search(lines[j]) for j in range(i + 1, min(len(lines), i + 5))):
+        return 1
     return 0
 
 

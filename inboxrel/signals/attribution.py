@@ -1,0 +1,81 @@
+"""Attribution: whose conversation does a cue show? Only the owner's with a person in the headers.
+
+For mail the owner wrote, the partners are the people in To (Cc when To is empty); for mail to the owner,
+the author. Then the sentence decides:
+
+- it must speak in the first or second person ("we spoke", "our call", "I'll call you"), unless it is a
+  few words only ("Lunch Friday?"): "a conference call was held with FERC staffers" is someone else's;
+- a vocative names whom it addresses ("Harlan, please stop by"): another participant than the owner means
+  the cue is not the owner's; one of the partners narrows the cue to them;
+- a named party ("I talked with Ina", "a call from Adam at XTO", "I left a message for Ed") narrows the cue
+  to the participants of that name, and when no participant has it, the cue is nobody's here: the other
+  party is named only in the body and is never guessed;
+- a pronoun party ("call him", "met with them") is someone else.
+
+Pure: a :class:`~inboxrel.signals.shape.MessageShape` and a cue in, the person ids out.
+"""
+
+from __future__ import annotations
+
+from inboxrel.signals import when as when_mod
+from inboxrel.signals.shape import MessageShape, Party, message_patterns, name_tokens
+
+_CALENDAR_WORDS = frozenset(w.capitalize() for w in (*when_mod.WEEKDAYS, *when_mod.MONTHS))
+
+
+def partners(shape: MessageShape) -> list[Party]:
+    """The people a conversation in this message can be with, before reading the sentence."""
+    if shape.by_owner:
+        ppl = [p for p in shape.to if not p.me and not p.auto and not p.delegate]
+        if not ppl:
+            ppl = [p for p in shape.cc if not p.me and not p.auto and not p.delegate]
+        return list({p.pid: p for p in ppl}.values())
+    a = shape.author
+    if a is None or a.me or a.auto or a.delegate:
+        return []
+    return [a]
+
+
+def _matching(name: str, parties: list[Party]) -> list[Party]:
+    key = name.lower()
+    return [p for p in parties if key in name_tokens(p.name, p.email)]
+
+
+def _owner(name: str, shape: MessageShape) -> bool:
+    """True when ``name`` is one of the owner's names or a short form of one ("Phil" for Phillip)."""
+    key = name.lower()
+    return any(key == n or (len(key) >= 3 and n.startswith(key)) for n in shape.owner_names)
+
+
+def attribute(shape: MessageShape, sentence: str) -> list[int]:
+    """The ids of the people the cue in ``sentence`` is a conversation with (see the module docstring)."""
+    cands = partners(shape)
+    if not cands:
+        return []
+    pats = message_patterns()
+    text = sentence or ""
+    if len(text.split()) > pats["short_sentence_words"] and not pats["first_or_second_person"].search(text):
+        return []
+    if pats["pronoun_party"].search(text) or pats["group_conversation"].search(text):
+        return []
+    everyone = [p for p in ([shape.author] if shape.author else []) + shape.to + shape.cc if not p.me]
+    # for mail the owner wrote, a named participant anywhere in the headers is a partner
+    reachable = everyone if shape.by_owner else cands
+    m = pats["vocative"].match(text)
+    if m and m.group(1) not in pats["not_names"] and m.group(1) not in _CALENDAR_WORDS and not _owner(m.group(1), shape):
+        mine = _matching(m.group(1), reachable)
+        if mine:
+            cands = mine
+        elif not shape.by_owner:
+            return []  # mail to me whose sentence addresses someone else
+    for m in pats["named_party"].finditer(text):
+        name = m.group(1)
+        if name in pats["not_names"] or name in _CALENDAR_WORDS or (name.isupper() and len(name) <= 2):
+            continue
+        if _owner(name, shape):
+            continue
+        mine = _matching(name, reachable)
+        if not mine:
+            return []  # the conversation is with someone this message does not address
+        cands = mine
+    return [p.pid for p in cands]
