@@ -47,8 +47,11 @@ def _owner(name: str, shape: MessageShape) -> bool:
     return any(key == n or (len(key) >= 3 and n.startswith(key)) for n in shape.owner_names)
 
 
-def attribute(shape: MessageShape, sentence: str) -> list[int]:
-    """The ids of the people the cue in ``sentence`` is a conversation with (see the module docstring)."""
+def attribute(shape: MessageShape, sentence: str, party: str | None = None) -> list[int]:
+    """The ids of the people the cue in ``sentence`` is a conversation with (see the module docstring).
+
+    ``party`` is the other party the cue stage found named in the sentence ("I spoke with Anne").
+    """
     cands = partners(shape)
     if not cands:
         return []
@@ -68,8 +71,8 @@ def attribute(shape: MessageShape, sentence: str) -> list[int]:
             cands = mine
         elif not shape.by_owner:
             return []  # mail to me whose sentence addresses someone else
-    for m in pats["named_party"].finditer(text):
-        name = m.group(1)
+    names = [m.group(1) for m in pats["named_party"].finditer(text)] + ([party] if party else [])
+    for name in names:
         if name in pats["not_names"] or name in _CALENDAR_WORDS or (name.isupper() and len(name) <= 2):
             continue
         if _owner(name, shape):
@@ -78,4 +81,6 @@ def attribute(shape: MessageShape, sentence: str) -> list[int]:
         if not mine:
             return []  # the conversation is with someone this message does not address
         cands = mine
+    if party and not shape.by_owner and not _owner(party, shape):
+        return []  # "I met with Tom" written to me: Tom's conversation with the author, not mine
     return [p.pid for p in cands]

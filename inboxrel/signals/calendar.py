@@ -33,6 +33,7 @@ class CalendarEvent:
     location: str = ""
     sequence: int = 0
     recurring: bool = False
+    names: dict[str, str] = field(default_factory=dict)  # attendee email -> CN, to match people by name
 
     @property
     def ref(self) -> str:
@@ -108,26 +109,40 @@ def parse_calendar(raw: bytes | str, *, now: datetime | None = None) -> list[Cal
     method = str(cal.get("METHOD") or "").upper()
     out = []
     for ev in cal.walk("VEVENT"):
-        uid = str(ev.get("UID") or "").strip()
-        if not uid:
-            continue
         start = _as_utc(ev.get("DTSTART"))
         start, recurring = _occurrence(ev, start, now)
-        attendees = []
-        raw_att = ev.get("ATTENDEE")
-        if raw_att is not None:
-            for a in raw_att if isinstance(raw_att, list) else [raw_att]:
-                email = _email(a)
-                if email:
-                    partstat = str(getattr(a, "params", {}).get("PARTSTAT", "NEEDS-ACTION")).upper()
-                    attendees.append((email, partstat))
-        try:
-            seq = int(str(ev.get("SEQUENCE") or 0))
-        except ValueError:
-            seq = 0
-        out.append(CalendarEvent(
-            uid=uid[:400] + (f"@{ev.get('RECURRENCE-ID').to_ical().decode()}" if ev.get("RECURRENCE-ID") else ""),
-            method=method, status=str(ev.get("STATUS") or "").upper(), summary=str(ev.get("SUMMARY") or "")[:300],
-            start=start, organizer=_email(ev.get("ORGANIZER")), attendees=attendees, medium=_medium(ev),
-            location=str(ev.get("LOCATION") or "")[:300], sequence=seq, recurring=recurring))
+        item = event_from_component(ev, method=method, start=start)
+        if item is not None:
+            item.recurring = recurring
+            out.append(item)
     return out
+
+
+def event_from_component(ev, *, method: str = "", start: datetime | None = None) -> CalendarEvent | None:
+    """A :class:`CalendarEvent` from one icalendar VEVENT (``start``: this occurrence's, else DTSTART);
+    None when it has no UID."""
+    uid = str(ev.get("UID") or "").strip()
+    if not uid:
+        return None
+    if start is None:
+        start = _as_utc(ev.get("DTSTART"))
+    attendees = []
+    names = {}
+    raw_att = ev.get("ATTENDEE")
+    if raw_att is not None:
+        for a in raw_att if isinstance(raw_att, list) else [raw_att]:
+            email = _email(a)
+            if email:
+                params = getattr(a, "params", {})
+                attendees.append((email, str(params.get("PARTSTAT", "NEEDS-ACTION")).upper()))
+                if params.get("CN"):
+                    names[email] = str(params.get("CN")).strip().strip('"')
+    try:
+        seq = int(str(ev.get("SEQUENCE") or 0))
+    except ValueError:
+        seq = 0
+    return CalendarEvent(
+        uid=uid[:400] + (f"@{ev.get('RECURRENCE-ID').to_ical().decode()}" if ev.get("RECURRENCE-ID") else ""),
+        method=method, status=str(ev.get("STATUS") or "").upper(), summary=str(ev.get("SUMMARY") or "")[:300],
+        start=start, organizer=_email(ev.get("ORGANIZER")), attendees=attendees, medium=_medium(ev),
+        location=str(ev.get("LOCATION") or "")[:300], sequence=seq, names=names)

@@ -38,6 +38,7 @@ class Cue:
     sentence: str
     confidence: float
     start: int = 0  # character offset of the evidence in the analysed text
+    party: str | None = None  # the other party when the text names them ("I spoke with Anne"): attribution decides
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "medium": self.medium, "when": self.when.isoformat() if self.when else None}
@@ -523,6 +524,7 @@ class _Candidate:
     confidence: float
     sentence: str
     time_attached: bool
+    party: str | None = None
 
 
 def _segment(doc, quotes: list[int] | None = None) -> tuple[list[int], list[int]]:
@@ -638,8 +640,11 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
         c = clause_of[sp.start]
         family = sp.id_
         medium = sp.label_
-        if _third_party(doc, sp, role, lex, clause_of, sent_of) or (
-                c in third_clauses and sp.start > 0 and doc[sp.start - 1].lower_ == "to"):
+        third = _third_party(doc, sp, role, lex, clause_of, sent_of)
+        party = None
+        if isinstance(third, str) and _first_person_subject(doc, sp, clause_of, lex):
+            party = third  # "I just spoke with Elizabeth": whether she is a correspondent is for attribution
+        elif third or (c in third_clauses and sp.start > 0 and doc[sp.start - 1].lower_ == "to"):
             third_clauses.add(c)  # "a meeting with the PUC staff to discuss ...": the purpose shares the party
             continue
         if _negated_before(sp, negation, clause_of, doc) or _negated_after(doc, sp, clause_of):
@@ -676,10 +681,11 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
                 continue
             if family == "see" and not any(m for m, _ in markers if sent_of[m.start] == s):
                 continue  # "see you" with neither a time nor an invitation is a sign-off
-        elif kind == "planned" and day is None and _is_signoff(sent_text[s], lex):
+        elif kind == "planned" and _is_signoff(sent_text[s], lex) and not _DAY_WORD.search(sent_text[s]):
             continue  # "Talk to you later.": a sign-off whose time names no day
         conf = (0.9 if medium != "unspecified" else 0.75) * strength
-        cands.append(_Candidate(kind, medium, day, s, sp.start_char, round(conf, 2), sent_text[s], time_attached))
+        cands.append(_Candidate(kind, medium, day, s, sp.start_char, round(conf, 2), sent_text[s], time_attached,
+                                party))
     cands += _moved(doc, ctx.get("moved", []), negated, cands, clauses_with_trigger, sent_of, clause_of, times_by_sent,
                     sent_text, local, lex)
     return _merge(cands)
@@ -950,8 +956,18 @@ def _is_name(doc, i: int, sent_start: int, lex) -> bool:
     return True
 
 
-def _third_party(doc, sp, role, lex, clause_of, sent_of) -> bool:
-    """True when the conversation is someone else's: another subject, another object, 'with' someone else."""
+def _first_person_subject(doc, sp, clause_of, lex) -> bool:
+    """True when the trigger's clause has I or we before it ("I just spoke with Anne")."""
+    a = _clause_start(doc, sp.start, clause_of)
+    return any(doc[j].lower_ in ("i", "we", "let's") for j in range(a, sp.start))
+
+
+def _third_party(doc, sp, role, lex, clause_of, sent_of) -> bool | str:
+    """True when the conversation is someone else's: another subject, another object, 'with' someone else.
+
+    A proper name straight after the trigger ("with Tom") is returned instead of True: the conversation is
+    with Tom, who may or may not be a correspondent of this message.
+    """
     a = _clause_start(doc, sp.start, clause_of)
     sent_start = a
     while sent_start > 0 and sent_of[sent_start - 1] == sent_of[sp.start]:
@@ -993,6 +1009,8 @@ def _third_party(doc, sp, role, lex, clause_of, sent_of) -> bool:
             k += 1
         words = {t.lower_ for t in np}
         if np and not words & {"you", "u", "ya", "us", "me", "y'all", "yourself", "yourselves"}:
+            if _is_name(doc, np[0].i, sent_start, lex):
+                return np[0].text  # "with Tom": a named party, for attribution to match against the headers
             return True
     # the object of a verb trigger: "call the bank", "meet Tom"
     if role == "verb" and sp.id_ in ("call", "meet", "visit", "phone", "ring", "host", "connect", "see"):
@@ -1277,6 +1295,10 @@ def _pick_day(scope, sp, kind, local) -> date | None:
     return None
 
 
+_DAY_WORD = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)\w*|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*|"
+                       r"\d|\b(?:tomorrow|tonight|today|morning|afternoon|evening|noon|week|weekend)\b", re.I)
+
+
 def _is_signoff(sentence: str, lex) -> bool:
     s = sentence.strip().lower()
     if re.match(lex["signoff"], s):
@@ -1316,7 +1338,8 @@ def _merge(cands: list[_Candidate]) -> list[Cue]:
             target.sentence = c.sentence
         target.when = target.when or c.when
         target.confidence = max(target.confidence, c.confidence)
-    return [Cue(m.kind, m.medium, m.when, m.sentence, m.confidence, m.start) for m in merged]
+        target.party = target.party or c.party
+    return [Cue(m.kind, m.medium, m.when, m.sentence, m.confidence, m.start, m.party) for m in merged]
 
 
 _ATTRIBUTIVE = {"for", "of", "with", "in", "on", "at", "from", "into", "about", "some", "any", "freshly", "newly",

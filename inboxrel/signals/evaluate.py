@@ -44,7 +44,9 @@ def predict(items: list[dict]) -> list[list[dict]]:
             raise UsageError(f"item {obj.get('id')!r}: date {obj['date']!r} is not ISO 8601 "
                              "(e.g. 2001-05-14T09:30:00-05:00)") from None
         inputs.append((split_body(obj["text"] or "").own, local))
-    return [[c.as_dict() for c in cues if c.kind != "attempt"] for cues in analyze_texts(inputs)]
+    # a cue with a named party ("I spoke with Anne") is a conversation with the recipient only when the
+    # message's headers say Anne is the recipient: a text alone has no headers, so it is no cue here
+    return [[c.as_dict() for c in cues if c.kind != "attempt" and not c.party] for cues in analyze_texts(inputs)]
 
 
 def run_cues(stream) -> Iterator[str]:

@@ -143,7 +143,7 @@ def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: da
         msg_date = to_db(inp.date) if inp.date else m["date"]
         direction = "from_me" if m["direction"] == "sent" else "to_me"
         for cue in ([] if why_not else ts.cues):
-            who = attribute(shape, cue.sentence)
+            who = attribute(shape, cue.sentence, getattr(cue, "party", None))
             share = 1.0 if len(who) <= 1 else 0.7
             at = _day_at(cue.when, inp.tz_offset) if cue.when else (msg_date if cue.kind != "planned" else None)
             for pid in who:
