@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inboxrel.db import normalize_url
 from inboxrel.errors import ConfigError
 
 APP = "inboxrel"
@@ -125,11 +126,15 @@ def load_settings(config_path: str | Path | None = None, db_url: str | None = No
     raw: dict[str, Any] = {}
     if path.exists():
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            raw = tomllib.loads(text)
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read config {path}: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config {path} is not valid TOML: {exc}; fix the file or pass --config") from None
+        from inboxrel.config_schema import validate_config
+
+        validate_config(raw, path, text, top_keys=TOP_KEYS, account_keys=ACCOUNT_KEYS)
     elif config_path:
         raise ConfigError(f"config file {path} does not exist; create it or drop --config")
     bad = set(raw) - TOP_KEYS
@@ -139,7 +144,7 @@ def load_settings(config_path: str | Path | None = None, db_url: str | None = No
     accounts = {name: _account_from(name, table, path, defaults) for name, table in raw.get("accounts", {}).items()}
     settings = Settings(
         config_path=path,
-        db_url=db_url or raw.get("db") or default_db_url(),
+        db_url=normalize_url(db_url or raw.get("db") or default_db_url()),
         store_bodies=bool(raw.get("store_bodies", True)),
         default_region=str(raw.get("default_region", "US")),
         log_file=Path(raw["log_file"]).expanduser() if raw.get("log_file") else None,
