@@ -5,6 +5,7 @@ In CI (``CI=true``) a server or corpus that cannot be had is a failure, never a 
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -20,6 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = ROOT.parent / "shared" / "data"
 CI = os.environ.get("CI", "").lower() == "true"
+
+# The suite never touches the user's own data or config folders: platformdirs (XDG on Linux) and inboxrel's
+# environment variables point into one temporary folder for the session, inherited by every subprocess.
+USER_DIRS = Path(tempfile.mkdtemp(prefix="inboxrel-tests-home-"))
+for _var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+    os.environ[_var] = str(USER_DIRS / _var.lower())
+for _var in ("INBOXREL_DB", "INBOXREL_CONFIG"):
+    os.environ.pop(_var, None)
+atexit.register(shutil.rmtree, USER_DIRS, ignore_errors=True)
+PG_SOCKET_DIR: str | None = None  # the session PostgreSQL's Unix socket folder, once started
 
 pytest_plugins = ["tests.servers_imap", "tests.servers_browser"]
 
@@ -87,6 +98,8 @@ def postgres_server():
             f"-c full_page_writes=off")
     subprocess.run(run_as + [str(pgbin / "pg_ctl"), "-D", str(data), "-l", str(base / "postgres.log"), "-w",
                              "-t", "30", "-o", opts, "start"], check=True, capture_output=True)
+    global PG_SOCKET_DIR
+    PG_SOCKET_DIR = str(base)
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
