@@ -91,7 +91,7 @@ def test_page_renders_the_call_list_and_charts(page, report):
     for heading in ("Call list", "Most written", "New people", "Cooling relationships",
                     "Threads awaiting your reply", "Conversation evidence found", "Sync health"):
         assert heading in body
-    assert "email fell to 1 in the last 90 days from a usual 20 (down 95%)" in body
+    assert "personal email fell to 1 in the last 90 days from a usual 20 (down 95%" in body
 
 
 def test_hostile_mail_is_shown_as_text_and_never_runs(page):

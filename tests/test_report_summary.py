@@ -68,7 +68,8 @@ def test_cooling_in_the_report(store):
         rep = build_report(conn, NOW, build_policy(), since=NOW - timedelta(days=7), charts=False)
     assert rep["cooling"] == [{"person_id": rep["cooling"][0]["person_id"], "name": "Frank Faded", "email": FRANK,
                                "emails_90d": 1, "baseline_90d": 20.0, "last_email_at": "2024-04-22T12:00:00+00:00",
-                               "reason": "email fell to 1 in the last 90 days from a usual 20 (down 95%)"}]
+                               "reason": "personal email fell to 1 in the last 90 days from a usual 20 (down 95%; 20 sent and 20 "
+                                         "received before)"}]
     assert "charts" not in rep
     assert rep["sync"][0]["state"] == "ok"
     with store.connect() as conn:
@@ -96,7 +97,7 @@ def test_report_formats(store, db_url, tmp_path):
     md = run(db_url, tmp_path, "report", "--format", "markdown", "--since", "2024-05-25")
     assert md.startswith("# inboxrel report: 2024-05-25 to 2024-06-01\n")
     assert "## Call list" in md and "| 1 | Carol Colleague |" in md
-    assert "| Frank Faded | frank@faded.example | 1 | 20 | email fell to 1" in md
+    assert "| Frank Faded | frank@faded.example | 1 | 20 | personal email fell to 1" in md
     data = json.loads(run(db_url, tmp_path, "report", "--format", "json", "--since", "7d", "--limit", "1"))
     assert data["period"]["days"] == 7 and len(data["call_list"]) == 1
     assert "charts" in data

@@ -11,7 +11,15 @@ from inboxrel.models import person_days, person_totals, summary_state
 from inboxrel.pipelines.identity import merge_people
 from inboxrel.pipelines.importer import import_path
 from inboxrel.report.metrics import compute_metrics
-from inboxrel.report.volume import burst_summary, load_volumes, monthly_series, refresh_summary, volume_rows
+from inboxrel.report.volume import (
+    VOLUME_FIELDS,
+    WINDOW_FIELDS,
+    burst_summary,
+    load_volumes,
+    monthly_series,
+    refresh_summary,
+    volume_rows,
+)
 from tests.rules_mail import CAROL, FRANK, ME, NOW, Mail, import_scenario, person_id, write_maildir
 
 
@@ -62,7 +70,8 @@ def test_windows_stored_for_the_day_read_the_same(db_url, tmp_path):
         metrics = compute_metrics(conn, later)
         for pid, v in volume_rows(conn, later).items():
             m = metrics[pid]
-            assert v[6:] == (m.sent_30d, m.received_30d, m.sent_90d, m.received_90d, m.sent_365d, m.received_365d)
+            got = dict(zip(VOLUME_FIELDS, v))
+            assert {k: got[k] for k in WINDOW_FIELDS} == {k: getattr(m, k) for k in WINDOW_FIELDS}, m.email
     assert refresh_summary(engine, now=NOW) is False
     engine.dispose()
 

@@ -28,7 +28,10 @@ TH = build_thresholds()
 
 
 def facts(**kw) -> PersonFacts:
+    """Hand-made facts; the mail in them is one-to-one unless ``personal_*`` say otherwise."""
     cadence = kw.pop("cadence", Cadence(60, 90, "default"))
+    for key in [k for k in kw if k.startswith(("sent_", "received_"))]:
+        kw.setdefault(f"personal_{key}", kw[key])
     p = PersonFacts(now=NOW, person_id=7, name="Carol Colleague", email="carol@work.example", **kw)
     p._cadence = cadence
     return p
@@ -55,9 +58,10 @@ HEAVY = {"sent_90d": 20, "received_90d": 21, "first_at": NOW - timedelta(days=40
 def test_heavy_fires_when_never_talked():
     v = heavy_email_overdue_call.RULE.check(facts(**HEAVY), TH)
     assert v.fired and v.action == "suggest" and v.priority == 10
-    assert v.reason == ("41 emails both ways in 90 days (20 sent, 21 received); no call or meeting on record; "
-                        "first email 400 days ago; cadence 60 days (default)")
-    assert v.numbers == {"emails_90d": 41, "sent_90d": 20, "received_90d": 21, "min_messages": 8, "min_each_way": 2,
+    assert v.reason == ("41 personal emails both ways in 90 days (20 sent, 21 received); no call or meeting on "
+                        "record; first email 400 days ago; cadence 60 days (default)")
+    assert v.numbers == {"personal_90d": 41, "personal_sent_90d": 20, "personal_received_90d": 21,
+                         "not_counted_90d": 0, "emails_90d": 41, "min_messages": 8, "min_each_way": 2,
                          "cadence_days": 60, "cadence_max_days": 90, "cadence_source": "default",
                          "days_since_conversation": None, "days_counted": 400}
 
@@ -66,7 +70,7 @@ def test_heavy_fires_past_cadence_with_date_and_days():
     p = facts(**HEAVY, **talked(258))
     v = heavy_email_overdue_call.RULE.check(p, TH)
     assert v.fired
-    assert v.reason == ("41 emails both ways in 90 days (20 sent, 21 received); no call or meeting since "
+    assert v.reason == ("41 personal emails both ways in 90 days (20 sent, 21 received); no call or meeting since "
                         "17 September 2023 (258 days); cadence 60 days (default)")
     assert v.numbers["days_since_conversation"] == 258
 
@@ -118,7 +122,8 @@ def test_awaiting_fires_after_k_days():
     v = awaiting_reply.RULE.check(p, TH)
     assert v.fired
     assert v.reason == "their message in \u201cContract question\u201d has waited 12 days for your reply and 1 more thread"
-    assert v.numbers == {"threads_waiting": 2, "threads_open": 3, "min_days": 7, "oldest_days": 12}
+    assert v.numbers == {"threads_waiting": 2, "threads_open": 3, "threads_closed": 0, "min_days": 7,
+                         "oldest_days": 12}
 
 
 def test_awaiting_not_yet_and_not_after_a_conversation():
@@ -138,7 +143,8 @@ def test_cooling_fires_against_own_baseline():
     p = facts(sent_365d=21, received_365d=21, sent_90d=1, received_90d=1, first_at=NOW - timedelta(days=500))
     v = cooling.RULE.check(p, TH)
     assert v.fired
-    assert v.reason == "email fell to 2 in the last 90 days from a usual 13 (down 85%)"
+    assert v.reason == ("personal email fell to 2 in the last 90 days from a usual 13 (down 85%; 20 sent and 20 "
+                        "received before)")
     assert v.numbers["baseline_90d"] == 13.1
 
 

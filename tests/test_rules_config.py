@@ -19,6 +19,9 @@ NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def facts(**kw) -> PersonFacts:
+    """Hand-made facts; the mail in them is one-to-one unless ``personal_*`` say otherwise."""
+    for key in [k for k in kw if k.startswith(("sent_", "received_"))]:
+        kw.setdefault(f"personal_{key}", kw[key])
     p = PersonFacts(now=NOW, person_id=1, name="Carol", email="carol@client.example", **kw)
     p._cadence = Cadence(60, 90, "default")
     return p

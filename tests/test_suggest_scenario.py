@@ -48,7 +48,7 @@ def test_known_answers(store):
     assert [r["email"] for r in rows] == [CAROL, FRANK, ERIN]
     carol, frank, erin = rows
     assert carol["rules"] == ["heavy-email-overdue-call"]
-    assert carol["reasons"] == ["24 emails both ways in 90 days (12 sent, 12 received); no call or meeting on "
+    assert carol["reasons"] == ["24 personal emails both ways in 90 days (12 sent, 12 received); no call or meeting on "
                                 "record; first email 230 days ago; cadence 30 days (learned from 6 email bursts "
                                 "(one every 30 days))"]
     assert (carol["sent_90d"], carol["received_90d"], carol["status"]) == (12, 12, "overdue")
@@ -56,7 +56,8 @@ def test_known_answers(store):
     assert carol["good_time"].endswith("their time (UTC-05:00)") and carol["tz_offset"] == -300
     assert carol["last_conversation_at"] is None and carol["planned_at"] is None and carol["phone"] is None
     assert frank["rules"] == ["cooling"]
-    assert frank["reasons"] == ["email fell to 1 in the last 90 days from a usual 20 (down 95%)"]
+    assert frank["reasons"] == ["personal email fell to 1 in the last 90 days from a usual 20 (down 95%; 20 sent "
+                                "and 20 received before)"]
     assert erin["rules"] == ["awaiting-reply"]
     assert erin["reasons"] == ["their message in \u201cContract question\u201d has waited 12 days for your reply"]
     assert carol["score"] > frank["score"] > erin["score"] > 0
@@ -105,7 +106,10 @@ def test_newsletter_never_even_when_heavy(store):
         data = explain_person(conn, NEWS, NOW, build_policy())
     assert not data["suggested"] and data["suppressed_by"] == "automated"
     fired = [v["rule"] for v in data["verdicts"] if v["fired"]]
-    assert fired == ["automated", "heavy-email-overdue-call"]  # heavy on mail, but a machine
+    assert fired == ["automated"]  # heavy on mail, but a machine: its letters are no personal mail
+    heavy = next(v for v in data["verdicts"] if v["rule"] == "heavy-email-overdue-call")
+    assert heavy["reason"] == ("3 personal emails both ways in 90 days (3 sent, 0 received); 30 broadcast or "
+                               "automated messages not counted: fewer than 8")
     assert data["volume"]["sent_90d"] == 3 and data["volume"]["received_90d"] == 30
 
 
@@ -173,7 +177,7 @@ def test_cli_formats(store, db_url, tmp_path):
 
     todos = [c for c in Calendar.from_ical(ics).walk("VTODO")]
     assert [str(t["summary"]) for t in todos] == ["Call Carol Colleague", "Call Frank Faded", "Call Erin Waiting"]
-    assert "24 emails both ways" in str(todos[0]["description"])
+    assert "24 personal emails both ways" in str(todos[0]["description"])
     assert str(todos[0]["uid"]) == f"inboxrel-{json.loads(run(db_url, tmp_path, 'suggest', '--format', 'json', *now))[0]['person_id']}-20240601@inboxrel"
     out = tmp_path / "calls.ics"
     run(db_url, tmp_path, "suggest", "--format", "ics", "--output", str(out), *now)
@@ -184,7 +188,8 @@ def test_cli_explain(store, db_url, tmp_path):
     text = run(db_url, tmp_path, "--now", NOW.isoformat(), "explain", "carol")
     assert text.startswith("Carol Colleague <carol@work.example>")
     assert "SUGGESTED: score" in text and "FIRED heavy-email-overdue-call" in text
-    assert "compared: emails_90d=24, sent_90d=12, received_90d=12, min_messages=8" in text
+    assert ("compared: personal_90d=24.0, personal_sent_90d=12.0, personal_received_90d=12.0, not_counted_90d=0, "
+            "emails_90d=24, min_messages=8") in text
     data = json.loads(run(db_url, tmp_path, "--now", NOW.isoformat(), "explain", "news@letters.example",
                           "--format", "json"))
     assert data["suppressed_by"] == "automated" and data["metrics"]["received"] == 30

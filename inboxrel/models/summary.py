@@ -5,7 +5,7 @@ be recomputed from ``messages``/``participants``/``addresses`` by ``inboxrel.rep
 which runs when ``summary_state`` shows the store changed since the last build.
 """
 
-from sqlalchemy import Column, Date, DateTime, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, DateTime, Float, Index, Integer, String, Table, Text
 
 from inboxrel.models.base import metadata
 
@@ -17,6 +17,11 @@ person_days = Table(
     Column("sent", Integer, nullable=False, default=0),
     Column("received", Integer, nullable=False, default=0),
     Column("gap", Integer),  # days since the person's previous day with mail; NULL on the first: bursts
+    # the same mail weighed by its shape (inboxrel.report.personal): one-to-one 1, small group a part,
+    # broadcast and automated 0; and how many of the day's messages weighed 0
+    Column("personal_sent", Float, nullable=False, default=0),
+    Column("personal_received", Float, nullable=False, default=0),
+    Column("bulk", Integer, nullable=False, default=0),
 )
 
 # All-time figures per person, with exact times (the days table only knows dates), and the windowed
@@ -36,6 +41,17 @@ person_totals = Table(
     Column("received_90d", Integer, nullable=False, default=0),
     Column("sent_365d", Integer, nullable=False, default=0),
     Column("received_365d", Integer, nullable=False, default=0),
+    Column("personal_sent", Float, nullable=False, default=0),
+    Column("personal_received", Float, nullable=False, default=0),
+    Column("personal_sent_30d", Float, nullable=False, default=0),
+    Column("personal_received_30d", Float, nullable=False, default=0),
+    Column("personal_sent_90d", Float, nullable=False, default=0),
+    Column("personal_received_90d", Float, nullable=False, default=0),
+    Column("personal_sent_365d", Float, nullable=False, default=0),
+    Column("personal_received_365d", Float, nullable=False, default=0),
+    Column("bulk_90d", Integer, nullable=False, default=0),
+    # a sender the mailbox's own statistics show to be a broadcast (inboxrel.report.personal)
+    Column("broadcast", Boolean, nullable=False, default=False),
 )
 
 # What the derived tables were built from: a fingerprint of the store (key "fingerprint"), compared on

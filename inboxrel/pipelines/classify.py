@@ -1,12 +1,15 @@
 """Classify automated mail from its headers and sender (pure functions).
 
-Returns one of ``newsletter``, ``list``, ``notification``, ``role`` or None for mail a person wrote to
-someone. The local parts of role and no-reply senders are data, in ``automated_senders.json``.
+Returns one of ``newsletter``, ``list``, ``notification``, ``autoreply``, ``role`` or None for mail a
+person wrote to someone. The local parts of role and no-reply senders, the auto-reply headers and the
+subjects of out-of-office replies are data, in ``automated_senders.json``. An ``autoreply`` is automated
+mail (it weighs nothing toward the load) but does not make its sender a machine: people go on holiday.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,8 +19,31 @@ ESP_HEADERS = ("feedback-id", "x-mailgun-sid", "x-mailgun-tag", "x-ses-outgoing"
 
 
 @lru_cache(maxsize=1)
+def _data() -> dict:
+    return json.loads((Path(__file__).with_name("automated_senders.json")).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _autoreply() -> tuple[tuple[str, ...], re.Pattern]:
+    data = _data()
+    subjects = re.compile("|".join(f"(?:{p})" for p in data["autoreply_subjects"]), re.I)
+    return tuple(data["autoreply_headers"]), subjects
+
+
+def is_autoreply(headers: dict[str, str], subject: str | None = None) -> bool:
+    """An out-of-office or other automatic reply: Auto-Submitted: auto-replied, X-Autoreply and kin, or an
+    "Out of Office AutoReply:" subject."""
+    if headers.get("auto-submitted", "").strip().lower().startswith("auto-replied"):
+        return True
+    names, subjects = _autoreply()
+    if any(h in headers for h in names):
+        return True
+    return bool(subject) and subjects.match(subject.strip()) is not None
+
+
+@lru_cache(maxsize=1)
 def _senders() -> tuple[frozenset[str], frozenset[str], tuple[str, ...], tuple[str, ...]]:
-    data = json.loads((Path(__file__).with_name("automated_senders.json")).read_text(encoding="utf-8"))
+    data = _data()
     return frozenset(data["noreply"]), frozenset(data["role"]), tuple(data["suffixes"]), tuple(data["prefixes"])
 
 
@@ -51,11 +77,11 @@ def classify_headers(headers: dict[str, str]) -> str | None:
         return "notification"
     if any(h in headers for h in ESP_HEADERS):
         return "notification"
-    if "x-autoreply" in headers or "x-autorespond" in headers:
-        return "notification"
     return None
 
 
-def classify_message(headers: dict[str, str], from_address: str | None) -> str | None:
+def classify_message(headers: dict[str, str], from_address: str | None, subject: str | None = None) -> str | None:
     """The message's automated kind; list mail from a real person stays ``list`` (it is still theirs)."""
+    if is_autoreply(headers, subject):
+        return "autoreply"
     return classify_headers(headers) or classify_sender(from_address)

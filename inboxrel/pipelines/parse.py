@@ -405,7 +405,7 @@ def parse_message(raw: bytes, *, headers_only: bool = False, size: int | None = 
         parsed.body = parsed.body.replace("\x00", "")
         parsed.body_hash = body_hash(parsed.body)
     parsed.fingerprint = build_fingerprint(parsed)
-    parsed.automated = classify_message(headers, parsed.from_[1] if parsed.from_ else None)
+    parsed.automated = classify_message(headers, parsed.from_[1] if parsed.from_ else None, subject_raw)
     return parsed
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, func, select, type_coerce
+from sqlalchemy import String, func, select, type_coerce
 
 from inboxrel.clock import as_utc, to_db
 from inboxrel.models import (
@@ -25,7 +25,9 @@ from inboxrel.models import (
     people,
     threads,
 )
-from inboxrel.report.volume import _dt, burst_summary, volume_rows
+from inboxrel.report.volume import _dt, broadcast_people, burst_summary, volume_rows
+from inboxrel.rules.acknowledgement import is_acknowledgement
+from inboxrel.rules.awaiting_reply import waiting_threads
 from inboxrel.rules.cadence import Cadence, resolve_cadence
 from inboxrel.rules.facts import AwaitingThread, Evidence, PersonFacts
 
@@ -87,10 +89,14 @@ def load_facts(conn, now: datetime, th, person_ids=None, *, with_emails: bool = 
     ids = set(person_ids) if person_ids is not None else None
     out = FactsMap()
     for pid, values in volume_rows(conn, now, ids, where=pick_sql).items():
-        (s, r, first, last, last_s, last_r, s30, r30, s90, r90, s365, r365) = values
+        (s, r, first, last, last_s, last_r, ps, pr, s30, r30, s90, r90, s365, r365, ps30, pr30, ps90, pr90, ps365,
+         pr365, bulk) = values
         out[pid] = PersonFacts(now, pid, None, None, sent=s, received=r, sent_30d=s30, received_30d=r30,
                                sent_90d=s90, received_90d=r90, sent_365d=s365, received_365d=r365, first_at=first,
-                               last_at=last, last_sent_at=last_s, last_received_at=last_r)
+                               last_at=last, last_sent_at=last_s, last_received_at=last_r, personal_sent=ps,
+                               personal_received=pr, personal_sent_30d=ps30, personal_received_30d=pr30,
+                               personal_sent_90d=ps90, personal_received_90d=pr90, personal_sent_365d=ps365,
+                               personal_received_365d=pr365, bulk_90d=bulk)
     if pick is None:  # people with evidence but no mail count too
         q = select(interactions.c.person_id).distinct()
         if ids is not None:
@@ -131,10 +137,11 @@ def enrich_facts(conn, now: datetime, th, out: FactsMap, facts: list[PersonFacts
     if few:
         q = q.where(people.c.id.in_(wanted))
     named = set()
+    broadcast = broadcast_people(conn, wanted if few else None)
     for pid, name, automated, email in conn.execute(q):
         if pid in wanted:
             p = out[pid]
-            p.name, p.automated, p.email = name, automated, email
+            p.name, p.automated, p.email = name, automated or ("broadcast" if pid in broadcast else None), email
             named.add(pid)
     for pid in wanted - named:
         del out[pid]
@@ -265,18 +272,11 @@ def _domain_match(email: str, domains: set[str]) -> str | None:
     return None
 
 
-def _waiting_threads(now: datetime, th, *, old_enough: bool):
-    """Two-way threads whose last message, from a person, waits for my reply (within the window)."""
-    start = to_db(now - timedelta(days=th.awaiting_reply_max_days))
-    end = to_db(now - timedelta(days=th.awaiting_reply_days + 1)) if old_enough else to_db(now)
-    return (threads.c.awaiting == "me", threads.c.sent_count > 0, threads.c.received_count > 0,
-            threads.c.last_at >= start, threads.c.last_at <= end)
-
-
 def _awaiting_summary(conn, now: datetime, out: dict[int, PersonFacts], th) -> None:
     q = (select(addresses.c.person_id, type_coerce(func.min(threads.c.last_at), String))
-         .join(addresses, addresses.c.id == threads.c.last_from_address_id)
-         .where(*_waiting_threads(now, th, old_enough=True)).group_by(addresses.c.person_id))
+         .select_from(threads.join(addresses, addresses.c.id == threads.c.last_from_address_id)
+                      .join(messages, messages.c.id == threads.c.last_message_id))
+         .where(*waiting_threads(now, th, old_enough=True)).group_by(addresses.c.person_id))
     for pid, oldest in conn.execute(q):
         p = out.get(pid)
         if p is not None:
@@ -284,24 +284,26 @@ def _awaiting_summary(conn, now: datetime, out: dict[int, PersonFacts], th) -> N
 
 
 def _apply_awaiting(conn, now: datetime, out: dict[int, PersonFacts], th, ids, *, bulk: bool = False) -> None:
-    start = to_db(now - timedelta(days=th.awaiting_reply_max_days))
     # for the call list, only the threads old enough for awaiting-reply; for a few people (explain) all
-    end = to_db(now) if ids is not None and not bulk else to_db(now - timedelta(days=th.awaiting_reply_days + 1))
     q = (select(addresses.c.person_id, threads.c.id, threads.c.subject, type_coerce(threads.c.last_at, String),
-                threads.c.message_count)
-         .join(addresses, addresses.c.id == threads.c.last_from_address_id)
-         .where(threads.c.awaiting == "me", threads.c.sent_count > 0, threads.c.received_count > 0,
-                and_(threads.c.last_at >= start, threads.c.last_at <= end)))
+                threads.c.message_count, messages.c.body_text)
+         .select_from(threads.join(addresses, addresses.c.id == threads.c.last_from_address_id)
+                      .join(messages, messages.c.id == threads.c.last_message_id))
+         .where(*waiting_threads(now, th, old_enough=ids is None or bulk)))
     if ids is not None:
         q = q.where(addresses.c.person_id.in_(ids))
     for p in out.values():
-        p.awaiting, p.awaiting_days = [], -1
-    for pid, tid, subject, last, n in conn.execute(q):
+        p.awaiting, p.awaiting_days, p.awaiting_closed = [], -1, 0
+    for pid, tid, subject, last, n, body in conn.execute(q):
         p = out.get(pid)
-        if p is not None:
-            last = _dt(last)
-            p.awaiting.append(AwaitingThread(tid, subject, last, n))
-            p.awaiting_days = max(p.awaiting_days, (now - last).days)
+        if p is None:
+            continue
+        if is_acknowledgement(body):  # "thanks", "ok": the thread is closed, it waits for no one
+            p.awaiting_closed += 1
+            continue
+        last = _dt(last)
+        p.awaiting.append(AwaitingThread(tid, subject, last, n))
+        p.awaiting_days = max(p.awaiting_days, (now - last).days)
     for p in out.values():
         if len(p.awaiting) > 1:
             p.awaiting.sort(key=lambda t: t.last_at)

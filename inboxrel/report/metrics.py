@@ -2,7 +2,9 @@
 
 "Sent" counts messages I sent with the person among the recipients; "received" counts messages the person
 sent and I received. Discussion-list mail (a post to a list I read) is not mail between us and is left out.
-All windows are counted back from ``now``.
+The ``personal_*`` counts weigh each message by its shape (``report/personal.py``: one-to-one 1, small
+group a part, broadcast and automated 0); ``bulk_90d`` counts the messages that weighed 0. All windows are
+counted back from ``now``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import and_, case, distinct, func, literal, or_, select, union_a
 
 from inboxrel.clock import as_utc, to_db
 from inboxrel.models import addresses, messages, participants, people, threads
+from inboxrel.report.personal import broadcast_senders, weight_sql
 from inboxrel.rules.facts import MailVolume
 
 WINDOWS = (30, 90, 365)
@@ -47,19 +50,22 @@ class PersonMetrics(MailVolume):
         return d
 
 
-def correspondence_pairs(now: datetime | None = None, person_ids=None):
-    """Subqueries of distinct (person, message) pairs in each direction (only ``person_ids`` when given)."""
+def correspondence_pairs(now: datetime | None = None, person_ids=None, broadcast=frozenset()):
+    """Subqueries of distinct (person, message) pairs in each direction (only ``person_ids`` when given),
+    each with the message's personal weight ``w`` (``broadcast``: the people
+    :func:`inboxrel.report.personal.broadcast_senders` found)."""
     not_list = or_(messages.c.automated.is_(None), messages.c.automated != "list")
+    w = weight_sql(addresses.c.person_id, broadcast).label("w")
     received = (
         select(addresses.c.person_id.label("pid"), messages.c.id.label("mid"), messages.c.date.label("date"),
                messages.c.thread_id.label("tid"), messages.c.recipient_count.label("rc"),
-               messages.c.tz_offset.label("tz"))
+               messages.c.tz_offset.label("tz"), w)
         .join(addresses, addresses.c.id == messages.c.from_address_id)
         .where(messages.c.direction == "received", not_list)
     )
     sent = (
         select(addresses.c.person_id.label("pid"), messages.c.id.label("mid"), messages.c.date.label("date"),
-               messages.c.thread_id.label("tid"), messages.c.recipient_count.label("rc"))
+               messages.c.thread_id.label("tid"), messages.c.recipient_count.label("rc"), w)
         .select_from(messages.join(participants, and_(participants.c.message_id == messages.c.id,
                                                       participants.c.role.in_(("to", "cc", "bcc"))))
                      .join(addresses, addresses.c.id == participants.c.address_id))
@@ -75,15 +81,20 @@ def correspondence_pairs(now: datetime | None = None, person_ids=None):
 
 def _aggregate(sq, now: datetime):
     cols = [sq.c.pid, func.count().label("n"), func.min(sq.c.date).label("first"), func.max(sq.c.date).label("last"),
-            func.sum(case((sq.c.rc == 1, 1), else_=0)).label("solo")]
+            func.sum(case((sq.c.rc == 1, 1), else_=0)).label("solo"), func.sum(sq.c.w).label("pw")]
     for days in WINDOWS:
-        cols.append(func.sum(case((sq.c.date >= to_db(now - timedelta(days=days)), 1), else_=0)).label(f"w{days}"))
+        since = sq.c.date >= to_db(now - timedelta(days=days))
+        cols.append(func.sum(case((since, 1), else_=0)).label(f"w{days}"))
+        cols.append(func.sum(case((since, sq.c.w), else_=0)).label(f"p{days}"))
+    cols.append(func.sum(case((and_(sq.c.date >= to_db(now - timedelta(days=90)), sq.c.w == 0), 1), else_=0))
+                .label("bulk"))
     return select(*cols).group_by(sq.c.pid)
 
 
 def compute_metrics(conn, now: datetime, person_ids=None, *, detail: bool = False) -> dict[int, PersonMetrics]:
     """Metrics for every person (or only ``person_ids``), excluding me. ``detail`` adds reply latencies."""
-    r, s = correspondence_pairs(now, person_ids)
+    broadcast = broadcast_senders(conn)
+    r, s = correspondence_pairs(now, person_ids, broadcast)
     q_people = (select(people.c.id, people.c.name, people.c.automated, addresses.c.email)
                 .select_from(people.outerjoin(addresses, addresses.c.id == people.c.primary_address_id))
                 .where(people.c.is_me.is_(False)))
@@ -91,7 +102,8 @@ def compute_metrics(conn, now: datetime, person_ids=None, *, detail: bool = Fals
         q_people = q_people.where(people.c.id.in_(list(person_ids)))
     out: dict[int, PersonMetrics] = {}
     for row in conn.execute(q_people):
-        out[row.id] = PersonMetrics(person_id=row.id, name=row.name, email=row.email, automated=bool(row.automated))
+        out[row.id] = PersonMetrics(person_id=row.id, name=row.name, email=row.email,
+                                    automated=bool(row.automated) or row.id in broadcast)
     if not out:
         return out
     for row in conn.execute(select(addresses.c.person_id, addresses.c.email).order_by(addresses.c.email)):
@@ -104,8 +116,11 @@ def compute_metrics(conn, now: datetime, person_ids=None, *, detail: bool = Fals
             if m is None:
                 continue
             setattr(m, prefix, row.n)
+            setattr(m, f"personal_{prefix}", float(row.pw or 0))
+            m.bulk_90d += int(row.bulk or 0)
             for days in WINDOWS:
                 setattr(m, f"{prefix}_{days}d", row._mapping[f"w{days}"] or 0)
+                setattr(m, f"personal_{prefix}_{days}d", float(row._mapping[f"p{days}"] or 0))
             setattr(m, f"last_{prefix}_at", as_utc(row.last))
             first, last = as_utc(row.first), as_utc(row.last)
             if first and (m.first_at is None or first < m.first_at):

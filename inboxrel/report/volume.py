@@ -4,7 +4,9 @@
 messages; ``suggest`` must answer in under one, process start included. So the pairs metrics.py counts
 (distinct person-message pairs in each direction, discussion-list mail left out) are summed once per
 person and day, and re-summed only when a fingerprint of the store changes (new mail, merges, my own
-addresses). Windows here count whole UTC days: "90 days" is the 90 days up to and including today.
+addresses). Windows here count whole UTC days: "90 days" is the 90 days up to and including today. Each
+day also holds the personal weight of its mail (``report/personal.py``) and how many messages weighed 0,
+and each person whether the mailbox's statistics show them to be a broadcast sender.
 """
 
 from __future__ import annotations
@@ -58,13 +60,16 @@ def store_fingerprint(conn) -> str:
     return hashlib.sha1(repr([tuple(p) for p in parts]).encode()).hexdigest()
 
 
-def _pairs():
-    """Distinct (person, message) pairs in each direction: the very pairs ``compute_metrics`` counts."""
+def _pairs(broadcast):
+    """Distinct (person, message) pairs in each direction with their personal weight: the very pairs
+    ``compute_metrics`` counts."""
     from inboxrel.report.metrics import correspondence_pairs
 
-    r, s = correspondence_pairs()
-    received = select(r.c.pid, r.c.date, literal(0).label("s"), literal(1).label("r")).where(r.c.date.is_not(None))
-    sent = select(s.c.pid, s.c.date, literal(1), literal(0)).where(s.c.date.is_not(None))
+    r, s = correspondence_pairs(broadcast=broadcast)
+    received = (select(r.c.pid, r.c.date, literal(0).label("s"), literal(1).label("r"), literal(0.0).label("ps"),
+                       r.c.w.label("pr"), r.c.w.label("w"))
+                .where(r.c.date.is_not(None)))
+    sent = select(s.c.pid, s.c.date, literal(1), literal(0), s.c.w, literal(0.0), s.c.w).where(s.c.date.is_not(None))
     return union_all(received, sent).subquery("pairs")
 
 
@@ -116,27 +121,34 @@ def _set_state(conn, key: str, value, now) -> None:
 
 
 def _rebuild(conn) -> None:
-    p = _pairs()
+    from inboxrel.report.personal import broadcast_senders
+
+    broadcast = broadcast_senders(conn)
+    p = _pairs(broadcast)
     day = func.date(p.c.date)
     conn.execute(delete(person_days))
     conn.execute(delete(person_totals))
     # the gap to the person's previous day with mail comes with the row: bursts are then a plain filter
     prev = func.lag(day).over(partition_by=p.c.pid, order_by=day)
+    bulk = func.sum(case((p.c.w == 0, 1), else_=0))
     conn.execute(insert(person_days).from_select(
-        ["person_id", "day", "sent", "received", "gap"],
-        select(p.c.pid, day, func.sum(p.c.s), func.sum(p.c.r), _day_gap(conn, day, prev))
+        ["person_id", "day", "sent", "received", "gap", "personal_sent", "personal_received", "bulk"],
+        select(p.c.pid, day, func.sum(p.c.s), func.sum(p.c.r), _day_gap(conn, day, prev), func.sum(p.c.ps),
+               func.sum(p.c.pr), bulk)
         .where(p.c.pid.is_not(None)).group_by(p.c.pid, day)))
     conn.execute(insert(person_totals).from_select(
         ["person_id", "sent", "received", "first_at", "last_at", "last_sent_at", "last_received_at", "sent_30d",
-         "received_30d", "sent_90d", "received_90d", "sent_365d", "received_365d"],
+         "received_30d", "sent_90d", "received_90d", "sent_365d", "received_365d", "personal_sent",
+         "personal_received", *PERSONAL_WINDOWS, "bulk_90d", "broadcast"],
         select(p.c.pid, func.sum(p.c.s), func.sum(p.c.r), func.min(p.c.date), func.max(p.c.date),
                func.max(case((p.c.s == 1, p.c.date))), func.max(case((p.c.r == 1, p.c.date))),
-               *([literal(0)] * 6))
+               *([literal(0)] * 6), func.sum(p.c.ps), func.sum(p.c.pr), *([literal(0.0)] * 6), literal(0),
+               p.c.pid.in_(sorted(broadcast)) if broadcast else literal(False))
         .where(p.c.pid.is_not(None)).group_by(p.c.pid)))
 
 
 def _store_windows(conn, now: datetime) -> None:
-    names = [f"{d}_{w}d" for w in WINDOWS for d in ("sent", "received")]
+    names = list(WINDOW_FIELDS)
     conn.execute(update(person_totals).values(**dict.fromkeys(names, 0)))
     rows = [{"pid": pid, **dict(zip(names, values))} for pid, values in _window_sums(conn, now).items()]
     if rows:
@@ -159,24 +171,34 @@ def _day(now: datetime, days_back: int) -> date:
     return (as_utc(now) - timedelta(days=days_back - 1)).date()
 
 
-VOLUME_FIELDS = ("sent", "received", "first_at", "last_at", "last_sent_at", "last_received_at", "sent_30d",
-                 "received_30d", "sent_90d", "received_90d", "sent_365d", "received_365d")
-_NO_WINDOWS = (0, 0, 0, 0, 0, 0)
+PERSONAL_WINDOWS = tuple(f"personal_{d}_{w}d" for w in WINDOWS for d in ("sent", "received"))
+# the windowed counts, in the order person_totals stores them and volume_rows returns them
+WINDOW_FIELDS = (*(f"{d}_{w}d" for w in WINDOWS for d in ("sent", "received")), *PERSONAL_WINDOWS, "bulk_90d")
+VOLUME_FIELDS = ("sent", "received", "first_at", "last_at", "last_sent_at", "last_received_at",
+                 "personal_sent", "personal_received", *WINDOW_FIELDS)
+_NO_WINDOWS = (0,) * 6 + (0.0,) * 6 + (0,)
 
 
 def _window_sums(conn, now: datetime, person_ids=None) -> dict[int, tuple]:
-    """(sent_30d, received_30d, sent_90d, received_90d, sent_365d, received_365d) summed from the days."""
+    """The values of :data:`WINDOW_FIELDS` summed from the days."""
     today = as_utc(now).date()
     d = person_days.c
     cols = [d.person_id]
-    for w in WINDOWS:
-        start = _day(now, w)
-        cols.append(func.sum(case((d.day >= start, d.sent), else_=0)))
-        cols.append(func.sum(case((d.day >= start, d.received), else_=0)))
+    for column in (d.sent, d.received, d.personal_sent, d.personal_received):
+        for w in WINDOWS:
+            cols.append(func.sum(case((d.day >= _day(now, w), column), else_=0)))
+    cols.append(func.sum(case((d.day >= _day(now, 90), d.bulk), else_=0)))
     q = select(*cols).where(d.day >= _day(now, max(WINDOWS)), d.day <= today).group_by(d.person_id)
     if person_ids is not None:
         q = q.where(d.person_id.in_(list(person_ids)))
-    return {r[0]: tuple(int(x or 0) for x in r[1:]) for r in conn.execute(q)}
+    out = {}
+    n = len(WINDOWS)
+    for r in conn.execute(q):
+        s, rc, ps, pr = (r[1 + i * n:1 + (i + 1) * n] for i in range(4))
+        counts = tuple(int(x or 0) for pair in zip(s, rc) for x in pair)
+        personal = tuple(float(x or 0) for pair in zip(ps, pr) for x in pair)
+        out[r[0]] = counts + personal + (int(r[-1] or 0),)
+    return out
 
 
 def volume_rows(conn, now: datetime, person_ids=None, *, where=None) -> dict[int, tuple]:
@@ -194,9 +216,10 @@ def volume_rows(conn, now: datetime, person_ids=None, *, where=None) -> dict[int
     # the last sent/received times are only wanted for a few people (explain), not for everyone
     few = person_ids is not None
     cols = [t.person_id, t.sent, t.received, *(type_coerce(c, String) for c in (
-        t.first_at, t.last_at, t.last_sent_at if few else literal(None), t.last_received_at if few else literal(None)))]
+        t.first_at, t.last_at, t.last_sent_at if few else literal(None), t.last_received_at if few else literal(None))),
+        t.personal_sent, t.personal_received]
     if stored:
-        cols += [t.sent_30d, t.received_30d, t.sent_90d, t.received_90d, t.sent_365d, t.received_365d]
+        cols += [t[name] for name in WINDOW_FIELDS]
         windows = {}
     else:
         windows = _window_sums(conn, now, person_ids)
@@ -207,10 +230,18 @@ def volume_rows(conn, now: datetime, person_ids=None, *, where=None) -> dict[int
         q = q.where(where(t))
     out = {}
     for row in conn.execute(q):
-        pid, s, r, first, last, last_s, last_r = row[:7]
-        out[pid] = (s, r, _dt(first), _dt(last), _dt(last_s), _dt(last_r)) + (
-            tuple(row[7:]) if stored else windows.get(pid, _NO_WINDOWS))
+        pid, s, r, first, last, last_s, last_r, ps, pr = row[:9]
+        out[pid] = (s, r, _dt(first), _dt(last), _dt(last_s), _dt(last_r), ps, pr) + (
+            tuple(row[9:]) if stored else windows.get(pid, _NO_WINDOWS))
     return out
+
+
+def broadcast_people(conn, person_ids=None) -> set[int]:
+    """The people :func:`inboxrel.report.personal.broadcast_senders` found when the tables were built."""
+    q = select(person_totals.c.person_id).where(person_totals.c.broadcast.is_(True))
+    if person_ids is not None:
+        q = q.where(person_totals.c.person_id.in_(list(person_ids)))
+    return {pid for (pid,) in conn.execute(q)}
 
 
 def load_volumes(conn, now: datetime, person_ids=None) -> dict[int, MailVolume]:

@@ -1,40 +1,71 @@
 """awaiting-reply: their last message in a two-way thread has waited for my reply for more than K days.
 
 Threads older than awaiting_reply_max_days are history, and a conversation after their message counts
-as the answer.
+as the answer. A last message to many people (more than awaiting_reply_max_recipients), automated mail
+and a last message that is only an acknowledgement or closer ("ok", "thanks", "sounds good": see
+``acknowledgement.py``) wait for no one. Which threads wait is written once, in :func:`waiting_threads`:
+the facts loader and the rule's SQL form both read it.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from inboxrel.rules.base import Rule, plural
+from inboxrel.rules.conditions import Clause, custom
+
+
+def waiting_threads(now, th, *, old_enough: bool = True):
+    """SQL conditions over ``threads`` joined to its last message (``messages``): their message is the
+    last of a two-way thread, within the window, and waits for my reply. ``old_enough``: it has waited
+    more than awaiting_reply_days (else any age in the window)."""
+    from sqlalchemy import or_
+
+    from inboxrel.clock import to_db
+    from inboxrel.models import messages, threads
+
+    start = to_db(now - timedelta(days=th.awaiting_reply_max_days))
+    end = to_db(now - timedelta(days=th.awaiting_reply_days + 1)) if old_enough else to_db(now)
+    return (threads.c.awaiting == "me", threads.c.sent_count > 0, threads.c.received_count > 0,
+            threads.c.last_at >= start, threads.c.last_at <= end,
+            messages.c.id == threads.c.last_message_id,
+            messages.c.recipient_count <= th.awaiting_reply_max_recipients,
+            or_(messages.c.automated.is_(None), messages.c.automated == "list"))
+
+
+def waiting_people(now, th):
+    """Person ids with a thread in :func:`waiting_threads` (old enough), as a subquery."""
+    from sqlalchemy import select
+
+    from inboxrel.models import addresses, messages, threads
+
+    return (select(addresses.c.person_id)
+            .select_from(threads.join(addresses, addresses.c.id == threads.c.last_from_address_id)
+                         .join(messages, messages.c.id == threads.c.last_message_id))
+            .where(*waiting_threads(now, th)))
 
 
 class AwaitingReply(Rule):
     name = "awaiting-reply"
     description = ("Their last message in a two-way thread has waited more than awaiting_reply_days for "
-                   "your reply (and we have not talked since).")
+                   "your reply (and we have not talked since); acknowledgements and mail to many do not wait.")
     action = "suggest"
     priority = 6
 
-    def may_fire_sql(self, t, th, now):
-        from datetime import timedelta
+    def gate(self, th):
+        days = int(th.awaiting_reply_days)
+        return [Clause("waiting", custom(f"p.awaiting_wait > {days}",
+                                         lambda t, now: t["person_id"].in_(waiting_people(now, th))),
+                       lambda p: self._not_waiting(p, th))]
 
-        from sqlalchemy import select
-
-        from inboxrel.clock import to_db
-        from inboxrel.models import addresses, threads
-
-        waiting = (select(addresses.c.person_id).join(threads, threads.c.last_from_address_id == addresses.c.id)
-                   .where(threads.c.awaiting == "me", threads.c.sent_count > 0, threads.c.received_count > 0,
-                          threads.c.last_at >= to_db(now - timedelta(days=th.awaiting_reply_max_days)),
-                          threads.c.last_at <= to_db(now - timedelta(days=th.awaiting_reply_days + 1))))
-        return t.person_id.in_(waiting)
-
-    def may_fire(self, p, th):
-        days = p.awaiting_days
-        if p.awaiting:  # the threads themselves (facts built by hand may not have the summary)
-            days = max(days, max((p.now - t.last_at).days for t in p.awaiting))
-        return days > th.awaiting_reply_days
+    def _not_waiting(self, p, th) -> str:
+        closed = (f" ({plural(p.awaiting_closed, 'thread')} ending in an acknowledgement not counted)"
+                  if p.awaiting_closed else "")
+        if p.awaiting:
+            days = max((p.now - t.last_at).days for t in p.awaiting)
+            return (f"{plural(len(p.awaiting), 'thread')} waiting for your reply, the oldest for "
+                    f"{plural(days, 'day')} (fires after {th.awaiting_reply_days}){closed}")
+        return f"no two-way thread waiting for your reply{closed}"
 
     def check(self, p, th):
         waiting = []
@@ -43,14 +74,10 @@ class AwaitingReply(Rule):
             if days > th.awaiting_reply_days and p.conversation_since(t.last_at) is None:
                 waiting.append((days, t))
         numbers = {"threads_waiting": len(waiting), "threads_open": len(p.awaiting),
-                   "min_days": th.awaiting_reply_days}
-        if not waiting:
-            if p.awaiting:
-                days = max((p.now - t.last_at).days for t in p.awaiting)
-                return self.verdict(False, f"{plural(len(p.awaiting), 'thread')} waiting for your reply, the "
-                                           f"oldest for {plural(days, 'day')} (fires after "
-                                           f"{th.awaiting_reply_days})", **numbers)
-            return self.verdict(False, "no two-way thread waiting for your reply", **numbers)
+                   "threads_closed": p.awaiting_closed, "min_days": th.awaiting_reply_days}
+        unmet = self.unmet(p, th)
+        if unmet is not None or not waiting:
+            return self.verdict(False, unmet or self._not_waiting(p, th), **numbers)
         waiting.sort(key=lambda x: -x[0])
         days, oldest = waiting[0]
         numbers["oldest_days"] = days

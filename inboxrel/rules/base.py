@@ -47,19 +47,49 @@ class Rule:
     def check(self, facts, th) -> Verdict:  # pragma: no cover - every rule overrides it
         raise NotImplementedError
 
+    def gate(self, th) -> list:
+        """The rule's necessary conditions, written once (:class:`inboxrel.rules.conditions.Clause`).
+
+        :meth:`may_fire`, :meth:`may_fire_sql` and :meth:`unmet` (which :meth:`check` starts with) are all
+        read from it. The default is no condition.
+        """
+        return []
+
+    def _gate(self, th):
+        cache = self.__dict__.get("_gate_cache")
+        if cache is None or cache[0] is not th:
+            from inboxrel.rules.conditions import all_of, compile_condition
+
+            clauses = self.gate(th)
+            whole = all_of(clauses)
+            cache = (th, whole, compile_condition(whole) if whole is not None else None,
+                     [(c, compile_condition(c.condition)) for c in clauses])
+            self.__dict__["_gate_cache"] = cache
+        return cache
+
     def may_fire_sql(self, t, th, now):
         """:meth:`may_fire` as a SQL condition over the columns ``t`` of ``person_totals`` (with the day's
         windowed counts), or None when it cannot be written so. With one for every suggest rule, the call
         list reads only the people they may pick."""
-        return None
+        whole = self._gate(th)[1]
+        return None if whole is None or whole.sql is None else whole.sql(t, now)
 
     def may_fire(self, facts, th) -> bool:
         """A cheap necessary condition: False only when :meth:`check` cannot fire.
 
         ``suggest`` runs it over everyone first and checks in full only the people some suggest rule may
-        pick, so a store with thousands of correspondents answers fast. The default is always True.
+        pick, so a store with thousands of correspondents answers fast. It is :meth:`gate` compiled; with
+        no gate, always True.
         """
-        return True
+        fn = self._gate(th)[2]
+        return True if fn is None else fn(facts)
+
+    def unmet(self, facts, th) -> str | None:
+        """The reason of the first clause of :meth:`gate` that does not hold, or None when all hold."""
+        for clause, holds in self._gate(th)[3]:
+            if not holds(facts):
+                return clause.unmet(facts)
+        return None
 
     def verdict(self, fired: bool, reason: str, **numbers) -> Verdict:
         return Verdict(self.name, self.action, fired, reason, numbers, self.priority)

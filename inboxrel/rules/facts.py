@@ -51,7 +51,11 @@ class AwaitingThread:
 @dataclass(slots=True, kw_only=True)
 class MailVolume:
     """Mail between me and one person in distinct messages: all time and in the windows counted back from
-    now, with its first and last dates (aware UTC). The rules' facts and the metrics both start from it."""
+    now, with its first and last dates (aware UTC). The rules' facts and the metrics both start from it.
+
+    ``personal_*`` weigh each message by its shape (one-to-one 1, small group a part, broadcast and
+    automated mail 0: ``inboxrel.report.personal``); ``bulk_90d`` is how many of the last 90 days'
+    messages weighed nothing."""
 
     sent: int = 0
     received: int = 0
@@ -65,6 +69,23 @@ class MailVolume:
     last_at: datetime | None = None
     last_sent_at: datetime | None = None
     last_received_at: datetime | None = None
+    personal_sent: float = 0.0
+    personal_received: float = 0.0
+    personal_sent_30d: float = 0.0
+    personal_received_30d: float = 0.0
+    personal_sent_90d: float = 0.0
+    personal_received_90d: float = 0.0
+    personal_sent_365d: float = 0.0
+    personal_received_365d: float = 0.0
+    bulk_90d: int = 0
+
+    @property
+    def personal_90d(self) -> float:
+        return self.personal_sent_90d + self.personal_received_90d
+
+    @property
+    def personal_365d(self) -> float:
+        return self.personal_sent_365d + self.personal_received_365d
 
     @property
     def total(self) -> int:
@@ -102,6 +123,7 @@ class PersonFacts(MailVolume):
     requests: list[Evidence] = field(default_factory=list)  # their recent requests to talk, newest first
     awaiting: list[AwaitingThread] = field(default_factory=list)  # their two-way threads waiting for me
     awaiting_days: int = -1  # how long the oldest of them has waited (-1: none)
+    awaiting_closed: int = 0  # their threads left out because the last message only acknowledged
     # the user's feedback
     circles: list[str] = field(default_factory=list)
     ignored: str | None = None  # the reason given
@@ -136,6 +158,14 @@ class PersonFacts(MailVolume):
     def days_since_conversation(self) -> int | None:
         at = self.last_conversation_at
         return None if at is None else max(0, (self.now - at).days)
+
+    @property
+    def awaiting_wait(self) -> int:
+        """Days the oldest waiting thread has waited (-1: none), from the threads when they are loaded."""
+        days = self.awaiting_days
+        if self.awaiting:  # facts built by hand may not have the summary
+            days = max(days, max((self.now - t.last_at).days for t in self.awaiting))
+        return days
 
     @property
     def days_since_email(self) -> int | None:
@@ -185,7 +215,9 @@ class PersonFacts(MailVolume):
     FIELDS = {
         "sent": "int", "received": "int", "sent_30d": "int", "received_30d": "int", "sent_90d": "int",
         "received_90d": "int", "sent_365d": "int", "received_365d": "int", "total_30d": "int",
-        "total_90d": "int", "total_365d": "int", "days_since_conversation": "days", "days_since_email": "days",
+        "total_90d": "int", "total_365d": "int", "personal_sent_90d": "float", "personal_received_90d": "float",
+        "personal_sent_365d": "float", "personal_received_365d": "float", "personal_90d": "float",
+        "personal_365d": "float", "bulk_90d": "int", "days_since_conversation": "days", "days_since_email": "days",
         "relationship_days": "int", "days_without_conversation": "int", "days_overdue": "int",
         "cadence_days": "int", "cadence_max_days": "int", "conversations": "int", "awaiting_me": "int",
         "requests": "int", "name": "str", "email": "str", "domain": "str", "circle": "list", "status": "str",

@@ -51,6 +51,9 @@ class _Probe:
 
         return column(name)
 
+    def __getitem__(self, name):
+        return self.__getattr__(name)
+
 
 @dataclass
 class Decision:

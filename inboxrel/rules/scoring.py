@@ -1,4 +1,7 @@
-"""The call-list score: email load, days overdue, reciprocity and the relationship's length, weighed.
+"""The call-list score: personal email load, days overdue, reciprocity and the relationship's length, weighed.
+
+Load and reciprocity read the personal counts (``inboxrel.report.personal``): a weekly broadcast to
+nine people adds nothing to either.
 
 Each part is scaled to 0..1; the weighted mean (weights from ``[thresholds]``) times 100 is the base.
 The rules that fired (suggest and boost) scale it by their combined strength, 1 - the product of
@@ -34,6 +37,16 @@ class Score:
                 "parts": {k: {"value": round(v, 3), "weight": w} for k, (v, w) in self.parts.items()}}
 
 
+def _load_and_reciprocity(p, th) -> tuple[float, float]:
+    """Personal mail of the last 90 days against ``load_cap``, and how even it is (the last year's when
+    the last 90 days had none)."""
+    load = min(1.0, math.log1p(p.personal_90d) / math.log1p(max(1, th.load_cap)))
+    s, r = p.personal_sent_90d, p.personal_received_90d
+    if s + r == 0:
+        s, r = p.personal_sent_365d, p.personal_received_365d
+    return load, (min(s, r) / max(s, r) if max(s, r) else 0.0)
+
+
 def score_bound(p, fired, th) -> float:
     """An upper bound of :func:`score` that needs no cadence (the overdue part taken at its maximum)."""
     return score(p, fired, th, overdue=1.0).value + 0.1  # + rounding
@@ -42,11 +55,7 @@ def score_bound(p, fired, th) -> float:
 def score_ceiling(p, priorities, th) -> float:
     """An upper bound of :func:`score` from mail volume alone: overdue at its maximum, and every rule in
     ``priorities`` (those that may fire) taken as fired. Needs no evidence, feedback or cadence."""
-    load = min(1.0, math.log1p(p.total_90d) / math.log1p(max(1, th.load_cap)))
-    s, r = p.sent_90d, p.received_90d
-    if s + r == 0:
-        s, r = p.sent_365d, p.received_365d
-    reciprocity = min(s, r) / max(s, r) if max(s, r) else 0.0
+    load, reciprocity = _load_and_reciprocity(p, th)
     length = min(1.0, p.relationship_days / 730)
     weights = th.weight_load + th.weight_overdue + th.weight_reciprocity + th.weight_length or 1.0
     base = 100 * (load * th.weight_load + th.weight_overdue + reciprocity * th.weight_reciprocity
@@ -63,13 +72,9 @@ def score(p, fired, th, *, overdue: float | None = None) -> Score:
     ``overdue`` fixes that part (0..1) instead of computing it from the cadence: 1.0 gives an upper bound
     without loading the person's history.
     """
-    load = min(1.0, math.log1p(p.total_90d) / math.log1p(max(1, th.load_cap)))
+    load, reciprocity = _load_and_reciprocity(p, th)
     if overdue is None:
         overdue = min(1.0, p.days_without_conversation / max(1, p.cadence.ideal) / 3)
-    s, r = p.sent_90d, p.received_90d
-    if s + r == 0:
-        s, r = p.sent_365d, p.received_365d
-    reciprocity = min(s, r) / max(s, r) if max(s, r) else 0.0
     length = min(1.0, p.relationship_days / 730)
     parts = {"load": (load, th.weight_load), "overdue": (overdue, th.weight_overdue),
              "reciprocity": (reciprocity, th.weight_reciprocity), "length": (length, th.weight_length)}

@@ -14,8 +14,8 @@ from inboxrel.errors import ConfigError
 
 # name: (default, kind, what it means). kind "days" also accepts durations such as "30d", "8w", "6m".
 DEFAULTS: dict[str, tuple[float, str, str]] = {
-    "heavy_min_messages": (8, "int", "emails both ways in the last 90 days for heavy-email-overdue-call"),
-    "heavy_min_each_way": (2, "int", "at least this many sent and this many received (one-way mail is no relationship)"),
+    "heavy_min_messages": (8, "int", "personal emails both ways in the last 90 days for heavy-email-overdue-call"),
+    "heavy_min_each_way": (2, "int", "at least this many personal emails sent and received (one-way mail is no relationship)"),
     "default_cadence_days": (60, "days", "days between conversations when no circle or history says otherwise"),
     "overdue_factor": (1.5, "float", "overdue after cadence x this (due after the cadence itself)"),
     "learned_cadence_min_days": (30, "days", "a cadence learned from history is at least this"),
@@ -28,14 +28,16 @@ DEFAULTS: dict[str, tuple[float, str, str]] = {
     "cooling_ratio": (0.4, "float", "cooling when the last 90 days fall below this share of their baseline"),
     "cooling_min_baseline": (10, "float", "baseline emails per 90 days a correspondent needs to cool"),
     "cooling_min_history_days": (180, "days", "how long we must have corresponded before cooling applies"),
+    "cooling_min_each_way": (2, "float", "personal emails each way over the baseline period: cooling needs a two-way relationship"),
+    "awaiting_reply_max_recipients": (5, "int", "their last message to more people than this is a broadcast, not waiting for you"),
     "request_window_days": (90, "days", "a request to talk older than this no longer raises priority"),
     "planned_default_days": (14, "days", "a planned conversation with no date suppresses for this long"),
     "suggest_limit": (10, "int", "entries in the call list when --limit is not given"),
-    "weight_load": (0.35, "float", "score weight: email load (both ways, 90 days)"),
+    "weight_load": (0.35, "float", "score weight: personal email load (both ways, 90 days)"),
     "weight_overdue": (0.30, "float", "score weight: days since the last conversation against the cadence"),
     "weight_reciprocity": (0.20, "float", "score weight: how even sent and received are"),
     "weight_length": (0.15, "float", "score weight: how long we have corresponded"),
-    "load_cap": (60, "int", "emails in 90 days that count as full email load"),
+    "load_cap": (60, "int", "personal emails in 90 days that count as full email load"),
 }
 
 

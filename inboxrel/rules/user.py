@@ -57,7 +57,7 @@ class Condition:
         if kind in ("str", "list") and (not isinstance(value, str) or self.op not in ("==", "!=")):
             raise ConfigError(f"{where}: {self.field} is text: compare it with == or != and a quoted "
                               f"string, as in {self.field} == \"...\" (got {text!r})")
-        if kind in ("int", "days") and isinstance(value, str):
+        if kind in ("int", "days", "float") and isinstance(value, str):
             raise ConfigError(f"{where}: {self.field} is a number: compare it with a number (got {text!r})")
         if value is NEVER and (kind != "days" or self.op not in ("==", "!=")):
             raise ConfigError(f"{where}: only days_since_conversation/days_since_email == never or != never "
