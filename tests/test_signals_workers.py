@@ -36,14 +36,15 @@ def _rows(engine) -> tuple[list, list]:
     return sorted(inter, key=repr), sorted(nums, key=repr)
 
 
-def _import(url: str, path, *, workers_signals: bool, region: str, analyse_region: str, calls: list, full=False):
+def _import(url: str, path, *, workers_signals: bool, region: str, analyse_region: str, calls: list, full=False,
+            me=("me@me.example",)):
     engine = open_store(url)
 
     def after_batch(conn, saved):
         calls.append([getattr(p, "signals", None) is not None for _, p in saved])
         analyze_parsed(conn, saved, now=NOW, region=analyse_region)
 
-    summary = importer.import_path(engine, path, now=NOW, me=["me@me.example"], sent_folders=["sent"], full=full,
+    summary = importer.import_path(engine, path, now=NOW, me=list(me), sent_folders=["sent"], full=full,
                                    after_batch=after_batch, signals=workers_signals, region=region)
     rows = _rows(engine)
     engine.dispose()

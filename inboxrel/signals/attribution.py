@@ -37,14 +37,16 @@ def partners(shape: MessageShape) -> list[Party]:
 
 
 def _matching(name: str, parties: list[Party]) -> list[Party]:
-    key = name.lower()
-    return [p for p in parties if key in name_tokens(p.name, p.email)]
+    """The parties whose names hold every word of ``name`` ("John McKay" is not John Lavorato)."""
+    words = name_tokens(name)
+    return [p for p in parties if words and words <= name_tokens(p.name, p.email)]
 
 
 def _owner(name: str, shape: MessageShape) -> bool:
-    """True when ``name`` is one of the owner's names or a short form of one ("Phil" for Phillip)."""
-    key = name.lower()
-    return any(key == n or (len(key) >= 3 and n.startswith(key)) for n in shape.owner_names)
+    """True when ``name`` is the owner's ("Marie", "Phillip Allen") or a short form ("Phil" for Phillip)."""
+    words = name_tokens(name)
+    return bool(words) and all(any(w == n or (len(w) >= 3 and n.startswith(w)) for n in shape.owner_names)
+                               for w in words)
 
 
 def attribute(shape: MessageShape, sentence: str, party: str | None = None) -> list[int]:
@@ -72,8 +74,9 @@ def attribute(shape: MessageShape, sentence: str, party: str | None = None) -> l
         elif not shape.by_owner:
             return []  # mail to me whose sentence addresses someone else
     names = [m.group(1) for m in pats["named_party"].finditer(text)] + ([party] if party else [])
-    for name in names:
-        if name in pats["not_names"] or name in _CALENDAR_WORDS or (name.isupper() and len(name) <= 2):
+    for raw in names:
+        name = " ".join(w for w in raw.split() if w not in pats["not_names"] and w not in _CALENDAR_WORDS)
+        if not name or (name.isupper() and len(name) <= 2):
             continue
         if _owner(name, shape):
             continue

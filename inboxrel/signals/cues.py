@@ -915,7 +915,8 @@ def _valid_trigger(doc, sp, lex, clause_of) -> tuple[bool, str]:
                 or nw == "with" or _is_imperative(doc, sp, clause_of)), "noun"
     if fam == "followup":
         return pw in lex["determiners"] and nw not in ("email", "e-mail", "note", "message", "letter", "question",
-                                                       "questions", "item", "items", "mail", "memo", "on"), "noun"
+                                                       "questions", "item", "items", "mail", "memo", "on", "to", "regarding",
+                                                       "re", "about"), "noun"
     if fam == "walk":
         a, b = _clause_start(doc, sp.start, clause_of), _clause_end(doc, sp.start, clause_of)
         words = {doc[j].lower_ for j in range(a, b)}
@@ -1010,7 +1011,9 @@ def _third_party(doc, sp, role, lex, clause_of, sent_of) -> bool | str:
         words = {t.lower_ for t in np}
         if np and not words & {"you", "u", "ya", "us", "me", "y'all", "yourself", "yourselves"}:
             if _is_name(doc, np[0].i, sent_start, lex):
-                return np[0].text  # "with Tom": a named party, for attribution to match against the headers
+                # "with Tom Smith": a named party, for attribution to match against the headers
+                two = len(np) > 1 and np[1].is_alpha and np[1].text[:1].isupper()
+                return np[0].text + (" " + np[1].text if two else "")
             return True
     # the object of a verb trigger: "call the bank", "meet Tom"
     if role == "verb" and sp.id_ in ("call", "meet", "visit", "phone", "ring", "host", "connect", "see"):
