@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inboxrel.rules.base import Rule
+from inboxrel.rules.conditions import Clause, custom
 
 
 class Automated(Rule):
@@ -11,13 +12,14 @@ class Automated(Rule):
     action = "suppress"
     priority = 10
 
-    def may_fire(self, p, th):
-        return bool(p.automated)
+    def gate(self, th):
+        return [Clause("automated", custom("p.automated", None), lambda p: "a person, not an automated sender")]
 
     def check(self, p, th):
-        if p.automated:
-            return self.verdict(True, f"automated sender ({p.automated})", automated=p.automated)
-        return self.verdict(False, "a person, not an automated sender", automated=None)
+        unmet = self.unmet(p, th)
+        if unmet is not None:
+            return self.verdict(False, unmet, automated=None)
+        return self.verdict(True, f"automated sender ({p.automated})", automated=p.automated)
 
 
 RULE = Automated()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inboxrel.rules.base import Rule, fmt_date
+from inboxrel.rules.conditions import Clause, custom
 
 
 class Ignored(Rule):
@@ -11,14 +12,15 @@ class Ignored(Rule):
     action = "suppress"
     priority = 10
 
-    def may_fire(self, p, th):
-        return p.ignored is not None
+    def gate(self, th):
+        return [Clause("ignored", custom("p.ignored is not None", None), lambda p: "not ignored")]
 
     def check(self, p, th):
-        if p.ignored is not None:
-            why = f": {p.ignored}" if p.ignored else ""
-            return self.verdict(True, f"ignored by you on {fmt_date(p.ignored_at, p.now)}{why}", ignored=True)
-        return self.verdict(False, "not ignored", ignored=False)
+        unmet = self.unmet(p, th)
+        if unmet is not None:
+            return self.verdict(False, unmet, ignored=False)
+        why = f": {p.ignored}" if p.ignored else ""
+        return self.verdict(True, f"ignored by you on {fmt_date(p.ignored_at, p.now)}{why}", ignored=True)
 
 
 RULE = Ignored()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inboxrel.rules.base import Rule
+from inboxrel.rules.conditions import Clause, custom
 
 
 class IgnoredDomain(Rule):
@@ -11,14 +12,14 @@ class IgnoredDomain(Rule):
     action = "suppress"
     priority = 10
 
-    def may_fire(self, p, th):
-        return bool(p.ignored_domain)
+    def gate(self, th):
+        return [Clause("ignored-domain", custom("p.ignored_domain", None), lambda p: "no ignored domain")]
 
     def check(self, p, th):
-        if p.ignored_domain:
-            return self.verdict(True, f"every address is in ignored domain {p.ignored_domain}",
-                                domain=p.ignored_domain)
-        return self.verdict(False, "no ignored domain", domain=None)
+        unmet = self.unmet(p, th)
+        if unmet is not None:
+            return self.verdict(False, unmet, domain=None)
+        return self.verdict(True, f"every address is in ignored domain {p.ignored_domain}", domain=p.ignored_domain)
 
 
 RULE = IgnoredDomain()

@@ -6,6 +6,7 @@ A plan with no date ("let's have lunch next week") holds for planned_default_day
 from __future__ import annotations
 
 from inboxrel.rules.base import Rule, fmt_date, medium_word, plural
+from inboxrel.rules.conditions import Clause, custom
 
 
 class Planned(Rule):
@@ -15,13 +16,15 @@ class Planned(Rule):
     action = "suppress"
     priority = 10
 
-    def may_fire(self, p, th):
-        return p.planned is not None and p.planned_until is not None and p.planned_until > p.now
+    def gate(self, th):
+        return [Clause("planned", custom("p.planned is not None and p.planned_until is not None "
+                                         "and p.planned_until > p.now", None), lambda p: "nothing planned")]
 
     def check(self, p, th):
+        unmet = self.unmet(p, th)
+        if unmet is not None:
+            return self.verdict(False, unmet, planned_until=None)
         ev, until = p.planned, p.planned_until
-        if ev is None or until is None or until <= p.now:
-            return self.verdict(False, "nothing planned", planned_until=None)
         days = max(1, (until - p.now).days)
         what = medium_word(ev.medium)
         if ev.at is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inboxrel.rules.base import Rule, fmt_date, plural
+from inboxrel.rules.conditions import Clause, custom
 
 
 class Snoozed(Rule):
@@ -11,16 +12,18 @@ class Snoozed(Rule):
     action = "suppress"
     priority = 10
 
-    def may_fire(self, p, th):
-        return p.snoozed_until is not None and p.snoozed_until > p.now
+    def gate(self, th):
+        return [Clause("snoozed", custom("p.snoozed_until is not None and p.snoozed_until > p.now", None),
+                       lambda p: "not snoozed")]
 
     def check(self, p, th):
+        unmet = self.unmet(p, th)
+        if unmet is not None:
+            return self.verdict(False, unmet, snoozed_until=None)
         until = p.snoozed_until
-        if until is not None and until > p.now:
-            days = max(1, (until - p.now).days)
-            return self.verdict(True, f"snoozed until {fmt_date(until, p.now)} ({plural(days, 'day')} left)",
-                                snoozed_until=until.isoformat(timespec="seconds"))
-        return self.verdict(False, "not snoozed", snoozed_until=None)
+        days = max(1, (until - p.now).days)
+        return self.verdict(True, f"snoozed until {fmt_date(until, p.now)} ({plural(days, 'day')} left)",
+                            snoozed_until=until.isoformat(timespec="seconds"))
 
 
 RULE = Snoozed()

@@ -7,6 +7,7 @@ request_window_days have gone stale.
 from __future__ import annotations
 
 from inboxrel.rules.base import Rule, fmt_date, plural
+from inboxrel.rules.conditions import Clause, custom
 
 
 class UnansweredRequest(Rule):
@@ -16,10 +17,14 @@ class UnansweredRequest(Rule):
     action = "boost"
     priority = 5
 
-    def may_fire(self, p, th):
-        return bool(p.requests)
+    def gate(self, th):
+        return [Clause("requests", custom("p.requests", None), lambda p: "no unanswered request to talk")]
 
     def check(self, p, th):
+        numbers = {"requests": 0, "window_days": th.request_window_days}
+        unmet = self.unmet(p, th)
+        if unmet is not None:
+            return self.verdict(False, unmet, **numbers)
         open_ = [r for r in p.requests if r.when and (p.now - r.when).days <= th.request_window_days
                  and p.conversation_since(r.when) is None]
         numbers = {"requests": len(open_), "window_days": th.request_window_days}
