@@ -346,7 +346,9 @@ def test_bodies_only_inside_the_window_within_the_cap_and_once(dovecot, imap_use
     assert has_body and text.startswith("Call me tomorrow about the numbers.") and len(text) <= 100
 
     other = dovecot.new_user()
-    dovecot.seed(other, "INBOX", [SeedMessage(recent.replace(b"recent@", b"r2@"), datetime(2001, 12, 3, tzinfo=timezone.utc))])
+    # another message (not a copy under another Message-ID: its text differs too)
+    another = recent.replace(b"recent@", b"r2@").replace(b"Call me", b"Ring me")
+    dovecot.seed(other, "INBOX", [SeedMessage(another, datetime(2001, 12, 3, tzinfo=timezone.utc))])
     s2 = sync(engine, dovecot, other, [account_for(dovecot, other, "nobodies", body_window_days=0)])
     assert s2.total("bodies") == 0 and s2.total("new") == 1
 

@@ -177,8 +177,9 @@ def test_parse_fetched_keeps_the_header_fingerprint_when_a_body_is_added():
     header = (b"Message-ID: <a1@example.com>\r\nDate: Mon, 03 Dec 2001 10:00:00 -0600\r\n"
               b"From: \"Smith, Al\" <al@example.com>\r\nTo: bo@example.org, \"Cy\" <cy@example.org>\r\n"
               b"Subject: Call tomorrow?\r\nContent-Type: text/plain\r\n\r\n")
-    without = parse_fetched([FetchedMessage(1, "\\Seen", None, 900, header)])[0]
-    with_body = parse_fetched([FetchedMessage(2, "", None, 900, header, text=b"Can we talk at 10?\r\n")])[0]
+    start = b"Can we talk at 10?\r\n"  # a header fetch brings the start of the text with it
+    without = parse_fetched([FetchedMessage(1, "\\Seen", None, 900, header, prefix=start)])[0]
+    with_body = parse_fetched([FetchedMessage(2, "", None, 900, header, text=start, prefix=start)])[0]
     assert without[0] == 1 and without[2] is None and without[1].body is None
     p = with_body[1]
     assert p.body.strip() == "Can we talk at 10?" and p.fingerprint == without[1].fingerprint

@@ -28,7 +28,14 @@ from datetime import datetime, timezone
 from functools import wraps
 
 from inboxrel.errors import AuthError, InboxrelError, UnreachableError
-from inboxrel.pipelines.parse import HEADER_FIELDS, ParsedMessage, ParseError, parse_message
+from inboxrel.pipelines.parse import (
+    HEADER_FIELDS,
+    TEXT_PREFIX_BYTES,
+    ParsedMessage,
+    ParseError,
+    build_fingerprint,
+    parse_message,
+)
 
 # What a header fetch asks for (account setting ``header_fetch``). "whole": the whole header, which a server
 # such as Dovecot sends straight from the file (asked for 25 named fields, it parses each message and
@@ -53,6 +60,7 @@ _MESSAGE_ID = re.compile(rb"(?im)^message-id:\s*<([^<>\s]+)>")
 _LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 _FETCH_LINE = re.compile(rb"^\* \d+ FETCH ", re.I)
 _MAX_LINE = 10_000_000
+_TEXT_ITEM = re.compile(rb"BODY\[TEXT\]", re.I)
 _KEY_FIELD = re.compile(rb"(?im)^(from|sender|to|cc|date|message-id|subject):")
 
 
@@ -103,6 +111,7 @@ class FetchedMessage:
     header: bytes
     text: bytes | None = None  # the start of the body text, when fetched (body window)
     raw: bytes | None = None  # the start of the whole message, fetched when the header fields look unusable
+    prefix: bytes | None = None  # the first TEXT_PREFIX_BYTES of the body text, for the fingerprint
 
     @property
     def looks_unusable(self) -> bool:
@@ -269,7 +278,8 @@ class ImapSession:
     def _fetch(self, uid_set: str, items: str, modifiers: str | None = None) -> tuple[list, list[bytes]]:
         """Run ``UID FETCH`` and read its responses straight off the connection.
 
-        Returns ([(response text, literal or None)] of the FETCH responses, [other untagged lines]).
+        Returns ([(response text, [(text before the literal, literal)])] of the FETCH responses, [other
+        untagged lines]); the response text has the literals cut out.
         imaplib's own reader spends ~45 µs a message (it formats every line for a debug log, and
         rescans its state for each); reading lines and literals here is several times cheaper, and a
         header fetch is tens of thousands of messages.
@@ -277,14 +287,14 @@ class ImapSession:
         imap = self.imap
         tag = imap._command("UID", "FETCH", uid_set, items, modifiers)
         readline, read = imap.file.readline, imap.file.read
-        fetches: list[tuple[bytes, bytes | None]] = []
+        fetches: list[tuple[bytes, list[tuple[bytes, bytes]]]] = []
         others: list[bytes] = []
         while True:
             line = readline(_MAX_LINE)
             if not line.endswith(b"\r\n"):  # the connection ended, maybe half-way through a line
                 raise imaplib.IMAP4.abort("socket error: line too long" if len(line) >= _MAX_LINE
                                           else "socket error: EOF")
-            literal = None
+            literals: list[tuple[bytes, bytes]] = []
             m = _LITERAL.search(line)
             if m:  # a literal: its bytes, then the rest of the response (one literal per item we ask for)
                 parts = [line[:m.start()]]
@@ -293,7 +303,7 @@ class ImapSession:
                     data = read(n)
                     if len(data) < n:
                         raise imaplib.IMAP4.abort("socket error: EOF")
-                    literal = data if literal is None else literal
+                    literals.append((parts[-1], data))
                     line = readline(_MAX_LINE)
                     if not line.endswith(b"\r\n"):
                         raise imaplib.IMAP4.abort("socket error: EOF")
@@ -310,7 +320,7 @@ class ImapSession:
             if text.startswith(b"* BYE"):
                 raise imaplib.IMAP4.abort(f"the server closed the connection: {_text(text[5:]).strip()}")
             if _FETCH_LINE.match(text):
-                fetches.append((text, literal))
+                fetches.append((text, literals))
             else:
                 others.append(text)
 
@@ -349,13 +359,22 @@ class ImapSession:
         """UID, FLAGS, INTERNALDATE, RFC822.SIZE and the header fields of ``uids`` (BODY.PEEK: no \\Seen)."""
         if not uids:
             return []
-        fetches, _ = self._fetch(build_uid_set(uids), f"(UID FLAGS INTERNALDATE RFC822.SIZE {self.header_item})")
+        fetches, _ = self._fetch(build_uid_set(uids), f"(UID FLAGS INTERNALDATE RFC822.SIZE {self.header_item} "
+                                                      f"BODY.PEEK[TEXT]<0.{TEXT_PREFIX_BYTES}>)")
         wanted = set(uids)
         out = []
-        for meta, literal in fetches:
+        for meta, literals in fetches:
             m_uid = _UID.search(meta)
             if not m_uid or int(m_uid.group(1)) not in wanted:
                 continue  # an unsolicited FETCH (another client changed flags)
+            literal = prefix = None
+            for before, data in literals:
+                if _TEXT_ITEM.search(before):
+                    prefix = data
+                elif literal is None:
+                    literal = data
+            if prefix is None and _TEXT_ITEM.search(meta):
+                prefix = b""  # an empty text comes as "" or NIL, not as a literal
             m_flags, m_size, m_date = _FLAGS.search(meta), _SIZE.search(meta), _INTERNALDATE.search(meta)
             if not (m_flags and m_size) or literal is None:
                 fm = _fetch_fallback(meta, literal)
@@ -365,7 +384,7 @@ class ImapSession:
             out.append(FetchedMessage(
                 uid=int(m_uid.group(1)), flags=_flag_text(m_flags.group(1)),
                 internaldate=m_date.group(1).decode("ascii", "replace") if m_date else None,
-                size=int(m_size.group(1)), header=literal))
+                size=int(m_size.group(1)), header=literal, prefix=prefix))
         out.sort(key=lambda m: m.uid)
         return out
 
@@ -389,10 +408,10 @@ class ImapSession:
             return {}
         wanted = set(uids)
         out = {}
-        for meta, literal in self._fetch(build_uid_set(uids), items)[0]:
+        for meta, literals in self._fetch(build_uid_set(uids), items)[0]:
             m_uid = _UID.search(meta)
-            if m_uid and int(m_uid.group(1)) in wanted and literal is not None:
-                out[int(m_uid.group(1))] = literal
+            if m_uid and int(m_uid.group(1)) in wanted and literals:
+                out[int(m_uid.group(1))] = literals[0][1]
         return out
 
     def logout(self) -> None:
@@ -418,9 +437,10 @@ def parse_fetched(fetched: list[FetchedMessage], signals: bool = False, region: 
                   ) -> list[tuple[int, ParsedMessage | None, str | None]]:
     """(uid, parsed, None) or (uid, None, quarantine reason) for each fetched message (pure; runs in a worker).
 
-    The header fields give the message; when body text was fetched too, the message is parsed again with
-    it for the body, keeping the header-only fingerprint so that copies fetched with and without body text
-    are still recognised as the same message. With ``signals``, the text signals of the bodies are computed
+    The header fields and the start of the body text (``FetchedMessage.prefix``) give the message and its
+    fingerprint; when body text was fetched too, the message is parsed again with it for the body, keeping
+    that fingerprint so that copies fetched with and without body text are still recognised as the same
+    message. With ``signals``, the text signals of the bodies are computed
     here too (``ParsedMessage.signals``), in the worker rather than in the process that writes the store.
     """
     out: list[tuple[int, ParsedMessage | None, str | None]] = []
@@ -439,6 +459,9 @@ def parse_fetched(fetched: list[FetchedMessage], signals: bool = False, region: 
                     pass
             out.append((m.uid, None, reason))
             continue
+        prefix = m.prefix if m.prefix is not None else m.text
+        if prefix is not None:
+            p.fingerprint = build_fingerprint(p, prefix[:TEXT_PREFIX_BYTES])
         if m.text is not None:
             try:
                 full = parse_message(header + m.text, size=m.size)
@@ -457,9 +480,9 @@ def parse_fetched(fetched: list[FetchedMessage], signals: bool = False, region: 
     return out
 
 
-def _flags_of(fetches: list[tuple[bytes, bytes | None]]) -> dict[int, str]:
+def _flags_of(fetches: list[tuple[bytes, list]]) -> dict[int, str]:
     out: dict[int, str] = {}
-    for meta, _literal in fetches:
+    for meta, _literals in fetches:
         m_uid, m_flags = _UID.search(meta), _FLAGS.search(meta)
         if m_uid and m_flags:
             out[int(m_uid.group(1))] = _flag_text(m_flags.group(1))

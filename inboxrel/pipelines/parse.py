@@ -276,15 +276,36 @@ def _msgids(value: str | None) -> list[str]:
     return [f.strip("<>")[:900] for f in found]
 
 
-def build_fingerprint(p: ParsedMessage) -> str:
-    """A content fingerprint that finds copies of one message saved under different Message-IDs."""
+TEXT_PREFIX_BYTES = 2048  # how much of the raw body text an IMAP fetch asks for (BODY.PEEK[TEXT]<0.2048>)
+_PREFIX_KEPT = 1024  # of which this much (in LF line endings) goes into the fingerprint: see text_prefix_key
+
+
+def text_prefix_key(text: bytes) -> str:
+    """A key for the start of a message's raw body text, the same whatever the line endings.
+
+    An IMAP server sends the text with CRLF; ``TEXT_PREFIX_BYTES`` of CRLF text always hold at least
+    ``_PREFIX_KEPT`` bytes once the line endings are LF (or the whole text, when it is shorter), so the key
+    is taken over exactly that much, with whitespace runs collapsed.
+    """
+    lf = text.replace(b"\r\n", b"\n")[:_PREFIX_KEPT]
+    return "t:" + hashlib.sha1(b" ".join(lf.split())).hexdigest()
+
+
+def build_fingerprint(p: ParsedMessage, text_prefix: bytes | None = None) -> str:
+    """A content fingerprint that finds copies of one message saved under different Message-IDs.
+
+    Sender, date, subject and recipients, then what is known of the body: the hash of the decoded body,
+    else a key of the start of the raw body text (``text_prefix``, an IMAP partial fetch), else nothing.
+    Never the size: copies of one message differ in their headers (Outlook and Lotus Notes copies,
+    every Enron folder), so their sizes differ too.
+    """
     recipients = ",".join(sorted({a for _, a in p.to + p.cc}))
     parts = [
         p.from_[1] if p.from_ else "",
         p.date.isoformat() if p.date else "",
         p.subject_norm,
         recipients,
-        p.body_hash or ("" if p.body is not None else f"size:{p.size}"),
+        p.body_hash or (text_prefix_key(text_prefix) if text_prefix is not None else ""),
     ]
     return hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
