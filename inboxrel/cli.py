@@ -6,7 +6,7 @@ import click
 
 from inboxrel import __version__
 from inboxrel.clikit import App, BarProgress, InboxrelGroup, emit, format_option, pass_app
-from inboxrel.commands import evidence, ingest, suggest
+from inboxrel.commands import evidence, ingest, sources, suggest
 
 PEOPLE_COLUMNS = ["name", "email", "sent", "received", "sent_90d", "received_90d", "last_at", "threads",
                   "two_way_threads", "automated"]
@@ -406,7 +406,7 @@ def demo(app: App, path, seed, limit):
          f"Next: inboxrel --now {now.date().isoformat()} suggest")
 
 
-for _module in (ingest, evidence, suggest):
+for _module in (ingest, evidence, suggest, sources):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 for _command in getattr(ingest, "ACCOUNT_COMMANDS", []):

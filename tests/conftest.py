@@ -32,7 +32,7 @@ for _var in ("INBOXREL_DB", "INBOXREL_CONFIG"):
 atexit.register(shutil.rmtree, USER_DIRS, ignore_errors=True)
 PG_SOCKET_DIR: str | None = None  # the session PostgreSQL's Unix socket folder, once started
 
-pytest_plugins = ["tests.servers_imap", "tests.servers_browser"]
+pytest_plugins = ["tests.servers_imap", "tests.servers_browser", "tests.servers_dav"]
 
 
 def unavailable(reason: str):

@@ -18,11 +18,12 @@ from inboxrel.models.mail import (
     threads,
 )
 from inboxrel.models.people import account_addresses, addresses, identity_events, people
+from inboxrel.models.sources import calendar_items, calendar_sources, contacts
 from inboxrel.models.summary import person_days, person_totals, summary_state
 
 __all__ = [
     "metadata", "accounts", "folders", "messages", "locations", "participants", "threads", "thread_keys",
     "quarantine", "addresses", "people", "account_addresses", "identity_events", "interactions",
     "phone_numbers", "evidence_rejections", "circles", "circle_members", "feedback", "ignores", "person_days", "person_totals",
-    "summary_state",
+    "summary_state", "calendar_sources", "calendar_items", "contacts",
 ]

@@ -1,0 +1,254 @@
+"""Commands for evidence sources outside the mailbox: CalDAV calendars (`inboxrel calendar ...`).
+
+The work is done in ``inboxrel.sources``; these commands only translate options and errors.
+"""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from inboxrel.clikit import App, InboxrelGroup, emit, format_option, pass_app
+from inboxrel.errors import PartialError, UsageError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@click.group("calendar", cls=InboxrelGroup)
+def calendar_group():
+    """CalDAV calendars, read-only: meetings with people become conversation evidence.
+
+    \b
+    Examples:
+      inboxrel calendar add work --url https://dav.example.com/u/work/ --username u --password-env DAV_PW
+      inboxrel calendar test work
+      inboxrel calendar sync              # also run by `inboxrel ingest`
+      inboxrel calendar list
+    """
+
+
+@calendar_group.command("add")
+@click.argument("name")
+@click.option("--url", required=True, help="The calendar collection's CalDAV URL (https; http only for loopback).")
+@click.option("--username", required=True, help="Login name on the CalDAV server.")
+@click.option("--password-env", metavar="VAR", help="Read the password from environment variable VAR.")
+@click.option("--password-command", metavar="CMD",
+              help="Run CMD (no shell); its first output line is the password (e.g. 'pass show dav').")
+@click.option("--keyring", "use_keyring", is_flag=True,
+              help="The password is in the system keyring (service inboxrel/calendar/NAME).")
+@click.option("--oauth2-token-command", metavar="CMD", help="Run CMD; it prints an OAuth2 bearer token.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+              help="Trust this CA certificate (a self-hosted server).")
+@click.option("--past-days", type=click.IntRange(1), default=365, show_default=True,
+              help="Expand recurring events this far back.")
+@click.option("--future-days", type=click.IntRange(1), default=31, show_default=True,
+              help="... and this far ahead.")
+@click.option("--replace", is_flag=True, help="Overwrite a calendar of the same name.")
+@pass_app
+def calendar_add(app: App, name, url, username, password_env, password_command, use_keyring, oauth2_token_command,
+                 ca_file, past_days, future_days, replace):
+    """Add CalDAV calendar NAME to the config file (the password itself is never written).
+
+    Choose exactly one password source, as for `inboxrel account add`. The calendar is only ever
+    read: a sync sends PROPFIND, REPORT and GET requests, never a change.
+
+    \b
+    Examples:
+      inboxrel calendar add work --url https://dav.example.com/u/work/ --username u --password-env DAV_PW
+      inboxrel calendar add home --url https://cloud.example.org/remote.php/dav/calendars/me/personal/ \\
+          --username me --password-command 'pass show nextcloud'
+      inboxrel calendar add local --url http://127.0.0.1:5232/me/cal/ --username me --keyring
+    """
+    from inboxrel.config import CalendarConfig, save_settings
+    from inboxrel.sources.caldav import check_url
+
+    if not _NAME.match(name):
+        raise UsageError(f"calendar name {name!r}: use letters, digits, '.', '_' and '-' (e.g. work)")
+    check_url(url, f"calendar {name!r}")
+    sources = [s for s in (password_env, password_command, use_keyring or None, oauth2_token_command) if s]
+    if len(sources) != 1:
+        raise UsageError("give exactly one of --password-env, --password-command, --keyring, --oauth2-token-command")
+    settings = _settings_for_writing(app)
+    calendars = settings.calendars
+    if name in calendars and not replace:
+        raise UsageError(f"calendar {name!r} already exists in {settings.config_path}: pass --replace to overwrite it")
+    cal = CalendarConfig(name=name, url=url, username=username, password_env=password_env,
+                         password_command=password_command, keyring=use_keyring,
+                         oauth2_token_command=oauth2_token_command, ca_file=ca_file, past_days=past_days,
+                         future_days=future_days)
+    if use_keyring:
+        import sys
+
+        from inboxrel.secrets import keyring_service, save_keyring_password
+        from inboxrel.sources.caldav import _secret_holder
+
+        holder = _secret_holder(cal)
+        if sys.stdin.isatty():
+            save_keyring_password(holder, click.prompt(f"Password for {username} (kept in the system keyring)",
+                                                       hide_input=True))
+        else:
+            emit(f"store the password with: keyring set {keyring_service(holder)} {username}")
+    calendars[name] = cal
+    settings.raw["calendars"] = [c.to_toml() for c in calendars.values()]
+    save_settings(settings)
+    emit(f"calendar {name} written to {settings.config_path}; check it with `inboxrel calendar test {name}`")
+
+
+def _settings_for_writing(app: App):
+    from pathlib import Path
+
+    if app._config and not Path(app._config).expanduser().exists():
+        from inboxrel.config import Settings, default_db_url
+
+        return Settings(config_path=Path(app._config).expanduser(), db_url=app._db or default_db_url())
+    return app.settings
+
+
+@calendar_group.command("list")
+@format_option("table", "json")
+@pass_app
+def calendar_list(app: App, fmt):
+    """The configured calendars with their last sync (the password source is named, never the password).
+
+    \b
+    Examples:
+      inboxrel calendar list
+      inboxrel calendar list --format json
+    """
+    from inboxrel.errors import StoreError
+    from inboxrel.sources.caldav import _safe, calendar_status
+
+    try:
+        engine = app.engine(create=False)
+    except StoreError:
+        engine = None
+    state = {r["calendar"]: r for r in calendar_status(engine)}
+    rows = []
+    for name, cal in sorted(app.settings.calendars.items()):
+        secret = ("password_env " + cal.password_env if cal.password_env else "password_command" if
+                  cal.password_command else "keyring" if cal.keyring else "oauth2_token_command"
+                  if cal.oauth2_token_command else "none")
+        s = state.get(name, {})
+        rows.append({"calendar": name, "url": _safe(cal.url), "username": cal.username, "secret": secret,
+                     "items": s.get("items", 0), "last_ok_at": s.get("last_ok_at"),
+                     "last_error": s.get("last_error"), "last_error_at": s.get("last_error_at")})
+    if fmt == "json":
+        from inboxrel.report.render import render_json
+
+        emit(render_json(rows))
+        return
+    if not rows:
+        emit("no calendars yet: add one with `inboxrel calendar add NAME --url URL --username U --password-env VAR`")
+    for r in rows:
+        line = (f"{r['calendar']}: {r['url']} as {r['username']} ({r['secret']}); {r['items']} items; "
+                f"last success {r['last_ok_at'] or 'never'}")
+        if r["last_error"]:
+            line += f"; last error {r['last_error_at']}: {r['last_error']}"
+        emit(line)
+
+
+@calendar_group.command("test")
+@click.argument("name")
+@format_option("text", "json", default="text")
+@pass_app
+def calendar_test(app: App, name, fmt):
+    """Log in to calendar NAME and count its objects, saving nothing.
+
+    Exits 77 when the login is refused and 69 when the server cannot be reached.
+
+    \b
+    Examples:
+      inboxrel calendar test work
+      inboxrel calendar test work --format json
+    """
+    import os
+
+    from inboxrel.sources.caldav import check_calendar
+
+    cal = _one(app, name)
+    out = check_calendar(cal, os.environ)
+    if fmt == "json":
+        from inboxrel.report.render import render_json
+
+        emit(render_json(out))
+        return
+    emit(f"read {out['url']} as {out['username']}: {out['display_name'] or 'calendar'} holds {out['objects']} "
+         f"objects; incremental sync {'supported' if out['sync_token'] else 'by ETags (no sync token)'}")
+
+
+def _one(app: App, name: str):
+    calendars = app.settings.calendars
+    if name not in calendars:
+        raise UsageError(f"no calendar named {name!r} in the config; `inboxrel calendar list` shows them")
+    return calendars[name]
+
+
+@calendar_group.command("sync")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--full", is_flag=True, help="List every object again instead of asking what changed.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success; errors still go to stderr.")
+@format_option("text", "json", default="text")
+@pass_app
+def calendar_sync(app: App, names, full, quiet, fmt):
+    """Read what changed in the calendars (all, or the NAMEs) and update the evidence.
+
+    Incremental: only new or changed events are downloaded, and a deleted or cancelled event takes its
+    evidence with it. Recurring events are expanded from past_days back to future_days ahead. A
+    failing calendar never stops the others.
+
+    \b
+    Exit status: 0 done; 2 bad config; 3 some calendars failed (the others were saved);
+    69 unreachable; 77 login refused (when the only calendar synced failed).
+
+    \b
+    Examples:
+      inboxrel calendar sync
+      inboxrel calendar sync work --format json
+      inboxrel calendar sync --full
+    """
+    results, errors = run_sync(app, names, full=full)
+    if fmt == "json":
+        from inboxrel.report.render import render_json
+
+        emit(render_json(results))
+    elif not quiet and not (len(results) == len(errors) == 1):  # a lone failure is the error line itself
+        for line in sync_lines(results):
+            emit(line)
+    raise_worst(results, errors)
+
+
+def run_sync(app: App, names=(), *, full: bool = False):
+    """Sync calendars under the store's lock; (results, errors)."""
+    import os
+
+    from inboxrel.sources.caldav import sync_calendars
+
+    calendars = app.settings.calendars
+    with app.lock():
+        return sync_calendars(app.engine(), calendars, tuple(names), now=app.now, environ=os.environ, full=full)
+
+
+def sync_lines(results) -> list[str]:
+    out = []
+    for r in results:
+        if "error" in r:
+            out.append(f"  calendar {r['calendar']}: FAILED: {r['error']}")
+            continue
+        out.append(f"  calendar {r['calendar']}: {r['changed']} new or changed, {r['deleted']} gone, "
+                   f"{r['unchanged']} unchanged; {r['occurrences']} meetings with people"
+                   + (f"; {r['skipped']} unreadable skipped" if r["skipped"] else "") + f" ({r['seconds']} s)")
+        for p in r["problems"][:10]:
+            out.append(f"    skipped {p['href']}: {p['reason']}")
+    return out
+
+
+def raise_worst(results, errors) -> None:
+    if not errors:
+        return
+    if len(errors) == len(results) == 1:
+        raise errors[0]
+    raise PartialError(f"{len(errors)} of {len(results)} calendars failed: {errors[0]}")
+
+
+COMMANDS = [calendar_group]
