@@ -243,6 +243,40 @@ def sync_lines(results) -> list[str]:
     return out
 
 
+def status_lines(engine) -> list[str]:
+    """One line per synced calendar for `inboxrel status`."""
+    from inboxrel.sources.caldav import calendar_status
+
+    out = []
+    for r in calendar_status(engine):
+        line = f"calendar {r['calendar']}: {r['items']} items; last success {r['last_ok_at'] or 'never'}"
+        if r["last_error"]:
+            line += f"; last error {r['last_error_at']}: {r['last_error']}"
+        out.append(line)
+    return out
+
+
+def sync_for_ingest(app: App, engine, account_names) -> tuple[list, list]:
+    """`inboxrel ingest`'s calendar step, under the lock it already holds: every configured calendar
+    when no account was named, none otherwise. (results, errors)."""
+    import os
+
+    from inboxrel.sources.caldav import sync_calendars
+
+    calendars = app.settings.calendars
+    if account_names or not calendars:
+        return [], []
+    return sync_calendars(engine, calendars, (), now=app.now, environ=os.environ)
+
+
+def calendar_error(errors):
+    """The error `ingest` exits with when its mail was fine but calendars failed (3: partial)."""
+    if not errors:
+        return None
+    return PartialError(f"{len(errors)} calendar(s) failed, the mail and the other calendars were saved: "
+                        f"{errors[0]}")
+
+
 def raise_worst(results, errors) -> None:
     if not errors:
         return
