@@ -74,10 +74,12 @@ def import_cmd(app: App, path, account, me, sent_folder, full, no_signals, quiet
                 emit(f"nothing new: {len(same)} folders unchanged since the last import")
             return
     from inboxrel.pipelines.importer import import_path
+    from inboxrel.pipelines.local import discover_folders
 
-    engine = app.engine()
+    discover_folders(path)  # a path that holds no mail is refused before a store is created for it
+    engine = app.engine(create=True)
     after = None if no_signals else evidence.signal_stage(app)
-    with app.lock(), BarProgress(enabled=not quiet) as bar:
+    with app.lock(create=True), BarProgress(enabled=not quiet) as bar:
         summary = import_path(engine, path, now=app.now, account=account, me=me, sent_folders=sent_folder,
                               store_bodies=app.settings.store_bodies, full=full, progress=bar, after_batch=after,
                               signals=not no_signals, region=_signal_region(app, account))
@@ -389,12 +391,12 @@ def demo(app: App, path, seed, limit):
     from inboxrel.report.render import render
 
     target = Path(path) if path else app.settings.data_dir / "demo-mail"
-    info = generate_demo(target, seed=seed)
     now = app.now if app._now else DEMO_NOW
     app.now = now  # the evidence stage reads app.now: the lunch invitation is "planned" as of the demo's now
-    engine = app.engine()
+    engine = app.engine(create=True)  # a store that cannot be used is refused before the mailbox is written
     after = evidence.signal_stage(app)
-    with app.lock(), BarProgress() as bar:
+    with app.lock(create=True), BarProgress() as bar:
+        info = generate_demo(target, seed=seed)
         summary = import_path(engine, target, now=now, account="demo", me=[DEMO_ME], progress=bar,
                               store_bodies=app.settings.store_bodies, after_batch=after,
                               signals=True, region=_signal_region(app, "demo"))

@@ -36,16 +36,21 @@ class App:
 
         return parse_datetime(self._now) if self._now else utcnow()
 
-    def engine(self, *, create: bool = True):
+    def engine(self, *, create: bool = False):
+        """The store, migrated to the newest schema. Only the commands that write mail (``import``,
+        ``ingest``, ``demo``) pass ``create=True``; any other on a missing store says it does not exist."""
         if self._engine is None:
             from inboxrel.db import open_store
 
             self._engine = open_store(self.settings.db_url, create=create)
         return self._engine
 
-    def lock(self):
+    def lock(self, *, create: bool = False):
+        """The store's write lock; without ``create`` the store must exist (no lock file for a misspelt --db)."""
         from inboxrel.db import store_lock
 
+        if not create:
+            self.engine()
         return store_lock(self.settings.db_url, self.settings.data_dir)
 
 

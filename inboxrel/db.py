@@ -155,10 +155,8 @@ def open_store(url: str, *, create: bool = True):
     from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
     path = _sqlite_path(url)
-    if path is not None and not create and not path.exists():
-        raise _missing(url)
-    if path is not None and path.exists() and not path.is_file():
-        raise StoreError(f"the store {path} is not a file; pass --db with a file path")
+    if path is not None:
+        _check_sqlite_file(path, url, create)
     engine = build_engine(url, create=create)
     try:
         rev = current_revision(engine)
@@ -180,6 +178,35 @@ def open_store(url: str, *, create: bool = True):
         engine.dispose()
         raise StoreError(f"cannot open the store at {_store_name(url)}: {exc}") from None
     return engine
+
+
+def _check_sqlite_file(path: Path, url: str, create: bool) -> None:
+    """Refuse, before SQLite touches it, a path that is no store: missing or empty (without ``create``),
+    a folder, or a file that is not an SQLite database (never overwritten or "repaired")."""
+    from inboxrel.errors import StoreDamagedError
+
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if not create:
+            raise _missing(url) from None
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot open the store at {path}: {exc.strerror}") from None
+    if not path.is_file():
+        raise StoreError(f"the store {path} is not a file; pass --db with a file path")
+    if st.st_size == 0:
+        if not create:
+            raise _missing(url)
+        return
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(16)
+    except OSError as exc:
+        raise StoreError(f"cannot read the store at {path}: {exc.strerror}") from None
+    if magic != b"SQLite format 3\x00":
+        raise StoreDamagedError(f"{path} is not an SQLite database (damaged, or not an inboxrel store): check "
+                                f"--db, or restore the store from a backup")
 
 
 def store_error(exc: Exception, url: str) -> StoreError:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,16 +69,52 @@ class RawItem:
     error: str | None = None
 
 
-def _looks_like_message(path: Path) -> bool:
+# Header fields nearly every stored message has; a file whose header block names none of them is not mail
+# (/etc/passwd starts with "root:x:0:0:", which is a header line by syntax alone).
+_MAIL_FIELDS = re.compile(
+    rb"(?im)^(from|to|cc|date|subject|message-id|received|return-path|mime-version|delivered-to|reply-to|"
+    rb"sender|in-reply-to|references|x-mailer|content-type|list-id|x-from|x-to):")
+
+
+def read_regular(path: str | Path, limit: int = -1) -> bytes | None:
+    """The first ``limit`` bytes (all with -1) of a regular file, or None for anything else.
+
+    A FIFO, socket or device file in a mail folder would block a plain ``open`` forever (a FIFO waits for
+    a writer) or never end (/dev/zero): it is opened non-blocking and skipped unless it is a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        with path.open("rb") as fh:
-            head = fh.read(2048)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(limit)
+    finally:
+        os.close(fd)
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False  # a dangling symlink
     except OSError:
         return True  # unreadable: let the reader report it as a quarantined item
+
+
+def _looks_like_message(path: Path) -> bool:
+    try:
+        head = read_regular(path, 2048)
+    except OSError:
+        return True  # unreadable: let the reader report it as a quarantined item
+    if head is None:
+        return False
     if head.startswith(b"From "):
         return True
     first = head.split(b"\n", 1)[0]
-    return bool(_HEADER_LINE.match(first))
+    if not _HEADER_LINE.match(first):
+        return False
+    block = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0]
+    return bool(_MAIL_FIELDS.search(block))
 
 
 MBOX_SUFFIXES = (".mbox", ".mbx")
@@ -88,9 +125,10 @@ def _is_multi_mbox(path: Path) -> bool:
     if not _is_mbox(path):
         return False
     try:
-        with path.open("rb") as fh:
-            data = fh.read(64 * 1024 * 1024)
+        data = read_regular(path, 64 * 1024 * 1024)
     except OSError:
+        return False
+    if data is None:
         return False
     return any(_MBOX_FROM.match(m.group(1)) for m in re.finditer(rb"\n\r?\n(From [^\r\n]*)", data))
 
@@ -99,8 +137,7 @@ def _is_mbox(path: Path) -> bool:
     if path.suffix.lower() in MBOX_SUFFIXES:
         return True
     try:
-        with path.open("rb") as fh:
-            first = fh.readline(1000)
+        first = (read_regular(path, 1000) or b"").split(b"\n", 1)[0]
     except OSError:
         return False
     return first.startswith(b"From ") and bool(_MBOX_FROM.match(first.rstrip(b"\r\n")))
@@ -117,6 +154,9 @@ def discover_folders(root: str | Path) -> list[LocalFolder]:
         raise SourceError(f"{root} does not exist: give the path of a Maildir, an mbox file or a folder of .eml files")
     if not os.access(root, os.R_OK):
         raise SourceError(f"{root} is not readable: check its permissions")
+    if not root.is_dir() and not root.is_file():
+        raise SourceError(f"{root} is neither a folder nor a regular file (a pipe or a device?): give a Maildir, "
+                          f"an mbox file or a folder of .eml files")
     if root.is_file():
         if _is_mbox(root):
             return [LocalFolder(root.stem, root, "mbox")]
@@ -135,7 +175,8 @@ def discover_folders(root: str | Path) -> list[LocalFolder]:
             dirnames[:] = [d for d in dirnames if d not in ("cur", "new", "tmp")]
             continue
         dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".git")]
-        candidates = [f for f in sorted(filenames) if f not in SKIP_FILES and not f.startswith(".")]
+        candidates = [f for f in sorted(filenames) if f not in SKIP_FILES and not f.startswith(".")
+                      and _is_regular(here / f)]
         prefix = "" if rel == "." else rel + "/"
         message_files = []
         for fname in candidates:
@@ -213,11 +254,12 @@ def _read_files(entries, known_keys) -> Iterator[RawItem]:
         if key in known_keys:
             continue
         try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
+            raw = read_regular(path)
         except OSError as exc:
             yield RawItem(key, str(path), None, f"unreadable file: {exc.strerror or exc}")
             continue
+        if raw is None:
+            continue  # a FIFO, socket or device file: not a message, and reading it would hang
         if raw.startswith(b"From ") and b"\n" in raw[:1000]:
             # a single message saved with its mbox envelope line
             raw = raw.split(b"\n", 1)[1]
@@ -227,9 +269,11 @@ def _read_files(entries, known_keys) -> Iterator[RawItem]:
 def _iter_mbox(path: Path, known_keys) -> Iterator[RawItem]:
     """Split an mbox on envelope lines (``From addr date``) after a blank line; un-escape ``>From``."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror}") from None
+    if data is None:
+        return
     starts = []
     pos = 0
     prev_blank = True
