@@ -309,18 +309,32 @@ def account():
 @format_option("table", "json")
 @pass_app
 def account_show(app: App, name, fmt):
-    """Show accounts, the addresses that are mine (given or discovered) and their folders.
+    """Show accounts: my addresses with their evidence, delegates, proposed addresses, folders.
+
+    My addresses are the ones you gave (--me, the config, `account add-me`) and the ones discovered from
+    the mailbox: the sent folders' senders with my name, and the addresses received mail is sent to that
+    fit my name. A delegate (an assistant) sends from my sent folders under their own name: their mail
+    there counts as mine, and they are never suggested. A proposed address carries my name or surname but
+    is not assumed to be mine: confirm it with `account add-me`, or drop one with `account remove-me`.
 
     \b
-    Example:
+    Examples:
       inboxrel account show allen-p
+      inboxrel account show --format json | jq '.[0].delegates'
     """
+    from sqlalchemy import select
+
+    from inboxrel import identity
     from inboxrel.errors import NotFoundError
+    from inboxrel.models import accounts
     from inboxrel.report.queries import account_rows
     from inboxrel.report.render import render_json
 
     with app.engine().connect() as conn:
         rows = account_rows(conn)
+        ids = dict(conn.execute(select(accounts.c.name, accounts.c.id)).all())
+        for r in rows:
+            r.update(identity.account_identity(conn, ids[r["name"]]))
     if name:
         rows = [r for r in rows if r["name"] == name]
         if not rows:
@@ -334,8 +348,14 @@ def account_show(app: App, name, fmt):
         return
     for r in rows:
         emit(f"{r['name']} ({r['kind']}, {r['messages']} messages)")
-        for m in r["me"]:
-            emit(f"  me: {m['email']}  [{m['source']}{': ' + m['evidence'] if m['evidence'] else ''}]")
+        if r["owner_name"]:
+            emit(f"  owner: {r['owner_name']} (the name on {r['owner_name_from']})")
+        for label, key in (("me", "me"), ("delegate", "delegates"), ("proposed", "proposed"),
+                           ("not me", "removed")):
+            for m in r[key]:
+                emit(f"  {label}: {m['email']}  [{m['source']}{': ' + m['evidence'] if m['evidence'] else ''}]")
+        if r["proposed"]:
+            emit(f"  (if a proposed address is yours: inboxrel account add-me {r['name']} ADDRESS)")
         for f in r["folders"]:
             emit(f"  folder {f['name']:<30} {f['kind']:<9} last success {f['last_success_at'] or '-'}"
                  + (f"  error: {f['last_error']}" if f["last_error"] else ""))
@@ -348,20 +368,53 @@ def account_show(app: App, name, fmt):
 def account_add_me(app: App, name, addresses):
     """Record ADDRESSES as mine in account NAME (mail from them is sent mail).
 
+    Your word wins over discovery: an address you add stays yours, even one that was a delegate or removed.
+
     \b
-    Example:
+    Examples:
       inboxrel account add-me local me@example.com me@work.example.com
+      inboxrel account add-me allen-p pallen@hotmail.com     # a proposed address that is mine
     """
-    from inboxrel.pipelines import identity
-    from inboxrel.pipelines.save import ensure_account, refresh_directions
+    from inboxrel import identity
+    from inboxrel.pipelines.save import ensure_account
 
     engine = app.engine()
     with app.lock():
         account_id = ensure_account(engine, name, "local", app.now)
-        added = identity.add_my_addresses(engine, account_id, addresses, "given", now=app.now)
-        with engine.begin() as conn:
-            refresh_directions(conn)
+        added = identity.add_my_addresses(engine, account_id, addresses, "given", "added by the user", now=app.now)
+        identity.after_user_change(engine)
     emit(f"added {', '.join(added) if added else 'nothing new'}")
+
+
+@account.command("remove-me")
+@click.argument("name")
+@click.argument("addresses", nargs=-1, required=True)
+@pass_app
+def account_remove_me(app: App, name, addresses):
+    """Record that ADDRESSES are not mine in account NAME, for good (later imports never add them back).
+
+    Their mail becomes received mail again, and each address a person of its own.
+
+    \b
+    Examples:
+      inboxrel account remove-me allen-p pallen@hotmail.com
+      inboxrel account remove-me work shared-inbox@example.com
+    """
+    from sqlalchemy import select
+
+    from inboxrel import identity
+    from inboxrel.errors import NotFoundError
+    from inboxrel.models import accounts
+
+    engine = app.engine()
+    with app.lock():
+        with engine.connect() as conn:
+            account_id = conn.execute(select(accounts.c.id).where(accounts.c.name == name)).scalar()
+        if account_id is None:
+            raise NotFoundError(f"no account {name!r} in the store: `inboxrel account show` lists them")
+        removed = [identity.remove_my_address(engine, account_id, a, now=app.now) for a in addresses]
+        identity.after_user_change(engine)
+    emit(f"not mine from now on: {', '.join(removed)}")
 
 
 # -- demo -----------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import click
 
 from inboxrel.clikit import App, BarProgress, emit, format_option, pass_app
 from inboxrel.commands import evidence
+from inboxrel.commands import sources as source_commands
 from inboxrel.errors import InboxrelError, NotFoundError, UsageError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -115,12 +116,14 @@ def ingest(app: App, names, full, no_signals, quiet, fmt):
                 summary = run_ingest(engine, accounts, now=app.now, environ=os.environ, full=full,
                                      store_bodies=app.settings.store_bodies, progress=bar, after_batch=after,
                                      signals=after is not None, region=app.settings.default_region)
+            # the calendars in the config ride along, so the one nightly line covers them too
+            calendars, calendar_errors = source_commands.sync_for_ingest(app, engine, names)
         line = _summary_line(summary)
         logger.info("ingest finished: %s", line)
         if fmt == "json":
             from inboxrel.report.render import render_json
 
-            emit(render_json(summary.as_dict()))
+            emit(render_json({**summary.as_dict(), "calendars": calendars}))
         elif not quiet:
             for acc in summary.accounts:
                 for f in acc.folders:
@@ -130,7 +133,9 @@ def ingest(app: App, names, full, no_signals, quiet, fmt):
                 if acc.discovered:
                     emit(f"  {acc.account}: your addresses (discovered from sent mail): {', '.join(acc.discovered)}")
             emit(line)
-        err = summary.error()
+            for cal_line in source_commands.sync_lines(calendars):
+                emit(cal_line)
+        err = summary.error() or source_commands.calendar_error(calendar_errors)
         if err is not None:
             raise err
     except InboxrelError as exc:
@@ -195,8 +200,12 @@ def status(app: App, names, fmt):
 
         emit(render_json(rows))
         return
+    # the calendars come after the accounts (`inboxrel calendar list --format json` for scripts)
+    calendar_lines = [] if names else source_commands.status_lines(engine)
     if not rows:
         emit("no accounts yet: add one with `inboxrel account add NAME --host ...`")
+        for cal_line in calendar_lines:
+            emit(cal_line)
         return
     for acc in rows:
         head = f"{acc['account']} ({acc['kind']}): {acc['messages']} messages; last success " \
@@ -210,6 +219,8 @@ def status(app: App, names, fmt):
             if f["last_error"]:
                 line += f"  ERROR {f['last_error_at']}: {f['last_error']}"
             emit(line)
+    for cal_line in calendar_lines:
+        emit(cal_line)
 
 
 # -- schedule -------------------------------------------------------------------------------------------

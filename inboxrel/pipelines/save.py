@@ -214,7 +214,8 @@ def ensure_folder(engine, account_id: int, name: str, kind: str, source: str | N
 
 def my_addresses(conn, account_id: int | None = None) -> set[str]:
     """Every address of mine (of one account, or of all accounts: people are shared across accounts)."""
-    q = select(addresses.c.email).join(account_addresses, account_addresses.c.address_id == addresses.c.id)
+    q = select(addresses.c.email).join(account_addresses, account_addresses.c.address_id == addresses.c.id) \
+        .where(account_addresses.c.source.in_(("given", "discovered")))  # not delegates, proposals, removals
     if account_id is not None:
         q = q.where(account_addresses.c.account_id == account_id)
     return {r.email for r in conn.execute(q)}
