@@ -131,8 +131,12 @@ def test_ambiguous_person_lists_candidates(sqlite_url):
 def test_account_show_lists_discovered_addresses(sqlite_url):
     run(sqlite_url, "import", str(SMALL), "--account", "alice")
     data = json.loads(run(sqlite_url, "account", "show", "alice", "--format", "json").output)
-    assert data[0]["me"] == [{"email": "alice@example.org", "source": "discovered",
-                              "evidence": "From address that dominates a sample of the sent folders"}]
+    assert data[0]["me"] == [{"email": "alice@example.org", "status": "me", "source": "discovered",
+                              "evidence": "From address of 3 of 3 messages in the sent folders as 'Alice Doe'; "
+                                          "the name is the owner's name 'Alice Doe'"}]
+    # her home address writes under her name but fits only her first name: proposed, not assumed
+    assert [(m["email"], m["status"]) for m in data[0]["proposed"]] == [("alice@home.example", "proposed")]
+    assert data[0]["owner_name"] == "Alice Doe" and data[0]["delegates"] == []
     assert {f["name"]: f["kind"] for f in data[0]["folders"]} == {"Archive": "received", "INBOX": "received",
                                                                  "Sent": "sent"}
 

@@ -79,4 +79,5 @@ def test_enron_practice_users(user, me, shared_data, db_url, now):
     assert all(p["sent"] + p["received"] > 0 for p in people)
     assert len(people) == s["people"]
     if user == "allen-p":
-        assert set(summary.me) == {"phillip.allen@enron.com", "k..allen@enron.com"}
+        # his sent folders' two senders, and more from received mail (tests/test_identity_enron.py checks all)
+        assert {"phillip.allen@enron.com", "k..allen@enron.com"} <= set(summary.me)

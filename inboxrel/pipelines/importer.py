@@ -17,9 +17,9 @@ from email.utils import getaddresses
 
 from sqlalchemy import select
 
+from inboxrel import identity
 from inboxrel.clock import to_db
 from inboxrel.models import folders
-from inboxrel.pipelines import identity
 from inboxrel.pipelines.local import LocalFolder, count_items, discover_folders, is_sent_name, iter_items
 from inboxrel.pipelines.memory import bulk_collection
 from inboxrel.pipelines.parse import normalize_address, parse_raw_items
@@ -185,6 +185,7 @@ def import_path(
             summary.discovered += added
             me_changed = me_changed or bool(added)
 
+    first_new = identity.first_new_message_id(engine)
     writer = MailWriter(engine, account_id, now=now, store_bodies=store_bodies)
     pending = sum(count_items(f) or POOL_MIN for f, _, unchanged in plan if not unchanged)
     with bulk_indexes(engine), ParserPool(enabled=pending >= POOL_MIN, signals=signals, region=region) as pool:
@@ -203,11 +204,11 @@ def import_path(
 
     if summary.new or full:
         discovered, summary.merges = identity.settle_identities(engine, [account_id], now, full=full,
-                                                                 me_changed=me_changed)
+                                                                 me_changed=me_changed, since_message_id=first_new)
         summary.discovered += discovered[account_id]
     with engine.connect() as conn:
         summary.me = sorted(my_addresses(conn, account_id))
-    summary.discovered = sorted(set(summary.discovered))
+    summary.discovered = sorted(set(summary.discovered) & set(summary.me))  # a sampled sender may be a delegate
     summary.seconds = time.perf_counter() - started
     return summary
 

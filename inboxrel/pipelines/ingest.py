@@ -39,10 +39,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, literal, select, update
 
+from inboxrel import identity
 from inboxrel.clock import to_db
 from inboxrel.errors import AuthError, InboxrelError, PartialError, UnreachableError
 from inboxrel.models import folders, locations, messages
-from inboxrel.pipelines import identity
 from inboxrel.pipelines.imap import (
     ConnectionLost,
     FetchedMessage,
@@ -289,6 +289,7 @@ def ingest(
     progress = progress or Progress()
     summary = IngestSummary()
     pending = []
+    first_new = identity.first_new_message_id(engine)
     with bulk_indexes(engine):
         for account in accounts:
             acc_summary, ctx = _sync_account(engine, account, now=now, environ=environ, full=full,
@@ -302,9 +303,12 @@ def ingest(
     if settle:
         discovered, merges = identity.settle_identities(
             engine, [ctx.account_id for _, ctx in settle], now, full=full,
-            me_changed=any(ctx.me_added for _, ctx in settle))
+            me_changed=any(ctx.me_added for _, ctx in settle), since_message_id=first_new)
         for acc_summary, ctx in settle:
             acc_summary.discovered += discovered[ctx.account_id]
+            with engine.connect() as conn:  # a sender sampled before the sync may have turned out a delegate
+                mine = my_addresses(conn, ctx.account_id)
+            acc_summary.discovered = sorted(set(acc_summary.discovered) & mine)
         settle[0][0].merges = merges
     for _acc_summary, ctx in pending:
         _store_uidnext(engine, ctx.completed)

@@ -18,6 +18,7 @@ from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_tz
 
+from inboxrel.identity.names import clean_display, fill_names
 from inboxrel.pipelines.classify import classify_message
 
 UTC = timezone.utc
@@ -36,7 +37,7 @@ CLASSIFY_HEADERS = (
 # Header fields an IMAP header-only fetch must ask for.
 HEADER_FIELDS = (
     "message-id", "date", "from", "sender", "to", "cc", "bcc", "reply-to", "subject", "in-reply-to",
-    "references", "content-type", "x-from", *CLASSIFY_HEADERS,
+    "references", "content-type", "x-from", "x-to", "x-cc", *CLASSIFY_HEADERS,
 )
 
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|vs|antw|tr|rif|r)\s*(\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)+", re.I)
@@ -381,11 +382,17 @@ def parse_message(raw: bytes, *, headers_only: bool = False, size: int | None = 
 
     from_list = _addresses(fields.get("from")) or _addresses(fields.get("sender"))
     if from_list and not from_list[0][0]:
-        # Exchange/Notes exports (Enron) keep the display name in X-From when From has none
-        x_from = decode_text(first("x-from"))
-        if x_from and "@" not in x_from and "<" not in x_from and len(x_from) < 100:
+        # Exchange/Notes exports (Enron) keep the display name in X-From when From has none, as
+        # 'Allen, Phillip K. </O=ENRON/OU=NA/CN=RECIPIENTS/CN=PALLEN>' or '"Jeff Smith" <jsmith@x.com>@ENRON'
+        x_from = clean_display(decode_text(first("x-from")))
+        if x_from and "@" not in x_from and len(x_from) < 100:
             from_list[0] = (x_from, from_list[0][1])
     to, cc, bcc = _addresses(fields.get("to")), _addresses(fields.get("cc")), _addresses(fields.get("bcc"))
+    # ... and the recipients' names in X-To / X-cc
+    if "x-to" in fields:
+        to = fill_names(to, decode_text(first("x-to")))
+    if "x-cc" in fields:
+        cc = fill_names(cc, decode_text(first("x-cc")))
     date, offset = parse_date(first("date"))
     if from_list == [] and not to and not cc and date is None:
         raise ParseError("no usable From, To, Cc or Date: nothing to attribute this message to")

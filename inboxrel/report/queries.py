@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, union
 
 from inboxrel.clock import as_utc, iso
+from inboxrel.identity import resolve_person
 from inboxrel.models import (
     accounts,
     addresses,
@@ -19,7 +20,6 @@ from inboxrel.models import (
     quarantine,
     threads,
 )
-from inboxrel.pipelines.identity import resolve_person
 from inboxrel.report.metrics import compute_metrics, correspondence_pairs
 
 PEOPLE_FIELDS = ["name", "email", "emails", "sent", "received", "sent_90d", "received_90d", "first_at", "last_at",
@@ -28,9 +28,13 @@ PEOPLE_FIELDS = ["name", "email", "emails", "sent", "received", "sent_90d", "rec
 
 def people_rows(conn, now: datetime, *, limit: int | None = None, include_automated: bool = True,
                 detail: bool = False) -> list[dict]:
-    """Everyone I correspond with, most mail first."""
+    """Everyone I correspond with, most mail first (not my delegates: they write for me)."""
+    from inboxrel.identity import delegate_person_ids
+
     metrics = compute_metrics(conn, now, detail=detail)
-    rows = [m for m in metrics.values() if m.total > 0 and (include_automated or not m.automated)]
+    delegates = delegate_person_ids(conn)
+    rows = [m for m in metrics.values()
+            if m.total > 0 and (include_automated or not m.automated) and m.person_id not in delegates]
     rows.sort(key=lambda m: (-m.total, -(m.last_at.timestamp() if m.last_at else 0), m.email or ""))
     if limit:
         rows = rows[:limit]
@@ -125,8 +129,9 @@ def correspondents_count():
     """People I wrote to or who wrote to me (the same set ``people`` lists), as a scalar query."""
     received, sent = correspondence_pairs(None)
     both = union(select(received.c.pid), select(sent.c.pid)).subquery()
-    return select(func.count()).select_from(both).join(people, people.c.id == both.c.pid) \
-        .where(people.c.is_me.is_(False))
+    from inboxrel.identity import candidate_clause
+
+    return select(func.count()).select_from(both).join(people, people.c.id == both.c.pid).where(candidate_clause())
 
 
 def quarantine_rows(conn, limit: int | None = 100) -> list[dict]:
