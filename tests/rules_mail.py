@@ -151,7 +151,7 @@ def person_id(engine, email: str) -> int:
 
 def add_interaction(engine, email: str, kind: str, at: datetime | None, *, medium: str = "unspecified",
                     sentence: str | None = None, direction: str | None = None, source: str = "message",
-                    seen: datetime | None = None, ref: str | None = None) -> int:
+                    seen: datetime | None = None, ref: str | None = None, confidence: float = 0.9) -> int:
     """Insert one evidence row directly, as the signals stage would (no dependency on its code)."""
     from sqlalchemy import insert
 
@@ -163,5 +163,5 @@ def add_interaction(engine, email: str, kind: str, at: datetime | None, *, mediu
         return conn.execute(insert(interactions).values(
             person_id=pid, kind=kind, medium=medium, at=to_db(at), source=source,
             source_ref=ref or f"test-{kind}-{medium}-{at.isoformat() if at else 'none'}", message_id=None,
-            confidence=0.9, direction=direction, sentence=sentence,
+            confidence=confidence, direction=direction, sentence=sentence,
             created_at=to_db(seen or at or NOW))).inserted_primary_key[0]

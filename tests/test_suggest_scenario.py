@@ -86,12 +86,41 @@ def test_planned_lunch_next_week_suppresses_until_then(store):
                     sentence="Lunch next Thursday?", direction="to_me", seen=NOW - timedelta(days=1))
     assert CAROL not in by_email(suggested(store))
     assert CAROL not in by_email(suggested(store, NOW + timedelta(days=6)))
-    assert CAROL in by_email(suggested(store, NOW + timedelta(days=8)))
     with store.connect() as conn:
         data = explain_person(conn, CAROL, NOW, build_policy())
     assert data["suppressed_by"] == "planned"
     planned = next(v for v in data["verdicts"] if v["rule"] == "planned")
     assert planned["reason"] == "meeting in person planned for 8 June (in 7 days)"
+    # the day passed and nothing cancelled it: a probable conversation (lower confidence), shown as such
+    assert CAROL not in by_email(suggested(store, NOW + timedelta(days=8)))
+    with store.connect() as conn:
+        after = explain_person(conn, CAROL, NOW + timedelta(days=8), build_policy())
+    assert after["entry"]["last_conversation_probable"] == "meeting in person planned for 8 June 2024; not cancelled"
+    assert after["entry"]["last_conversation_at"].startswith("2024-06-08")
+    assert after["conversation"]["last_at"].startswith("2024-06-08")
+    # and a cadence later she is due again
+    assert CAROL in by_email(suggested(store, NOW + timedelta(days=7 + 32)))
+
+
+def test_low_confidence_evidence_never_counts_alone(store):
+    weak = add_interaction(store, CAROL, "past", NOW - timedelta(days=1), sentence="Thanks for meeting with us.",
+                           direction="to_me", seen=NOW - timedelta(hours=20), confidence=0.45)
+    rows = suggested(store)
+    assert CAROL in by_email(rows)  # a weak item does not say "last talked"
+    assert by_email(rows)[CAROL]["last_conversation_at"] is None
+    assert "no call or meeting on record" in by_email(rows)[CAROL]["reasons"][0]
+    with store.connect() as conn:
+        data = explain_person(conn, CAROL, NOW, build_policy())
+    item = next(e for e in data["evidence"] if e["id"] == weak)
+    assert item["weak"] and item["counted"]
+
+
+def test_passed_plan_that_was_cancelled_counts_for_nothing(store):
+    when = NOW - timedelta(days=3)
+    add_interaction(store, CAROL, "planned", when, medium="in_person", ref="lunch", seen=NOW - timedelta(days=9))
+    add_interaction(store, CAROL, "cancelled", when, medium="in_person", ref="lunch-off", seen=NOW - timedelta(days=4))
+    rows = suggested(store)
+    assert CAROL in by_email(rows) and by_email(rows)[CAROL]["last_conversation_at"] is None
 
 
 def test_cancelled_plan_does_not_suppress(store):

@@ -9,6 +9,7 @@ are reproducible.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, func, select, type_coerce
@@ -29,6 +30,7 @@ from inboxrel.report.volume import _dt, broadcast_people, burst_summary, volume_
 from inboxrel.rules.acknowledgement import is_acknowledgement
 from inboxrel.rules.awaiting_reply import waiting_threads
 from inboxrel.rules.cadence import Cadence, resolve_cadence
+from inboxrel.rules.base import medium_word
 from inboxrel.rules.facts import AwaitingThread, Evidence, PersonFacts
 
 FROM_THEM = (None, "to_me")
@@ -177,11 +179,32 @@ def _load_evidence(conn, now: datetime, ids, only: set | None = None) -> dict[in
     return out
 
 
+def passed_plans(rows: list[Evidence], now: datetime, th, cancelled_at: set, cancelled_refs: set) -> list[Evidence]:
+    """Plans whose day has passed and that nothing cancelled: probable conversations, at a lower confidence.
+
+    Only plans with a stated day count ("lunch on 11 January"), and only when their lowered confidence still
+    reaches ``min_confidence``; a later message or event that cancelled them (``cancelled`` rows at the same
+    time or reference) takes them out.
+    """
+    out = []
+    for e in rows:
+        if e.kind != "planned" or e.at is None or e.at > now or e.at in cancelled_at or e.source_ref in cancelled_refs:
+            continue
+        conf = round(e.confidence * th.passed_plan_confidence, 2)
+        if conf < th.min_confidence:
+            continue
+        day = e.at.strftime("%-d %B %Y")
+        out.append(replace(e, kind="past", confidence=conf, probable=True,
+                           note=f"{medium_word(e.medium)} planned for {day}; not cancelled"))
+    return out
+
+
 def _apply_evidence(p: PersonFacts, rows: list[Evidence], th) -> None:
     now = p.now
     cancelled_at = {e.at for e in rows if e.kind == "cancelled" and e.at}
     cancelled_refs = {e.source_ref for e in rows if e.kind == "cancelled" and e.source_ref}
-    past = [e for e in rows if e.kind == "past" and e.when and e.when <= now]
+    past = [e for e in rows if e.kind == "past" and e.when and e.when <= now and e.confidence >= th.min_confidence]
+    past += passed_plans(rows, now, th, cancelled_at, cancelled_refs)
     if past:
         past.sort(key=lambda e: (e.when, e.id))
         p.last_conversation = past[-1]

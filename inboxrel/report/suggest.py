@@ -162,6 +162,8 @@ def suggestion_row(p, d, s, *, rank=None, phone=None, starters=(), hours=()) -> 
         "rules": [v.rule for v in fired], "sent_90d": p.sent_90d, "received_90d": p.received_90d,
         "last_email_at": iso(p.last_at), "last_conversation_at": iso(p.last_conversation_at),
         "last_conversation_medium": last.medium if last else None,
+        "last_conversation_id": last.id if last else None,
+        "last_conversation_probable": last.note if last and last.probable else None,
         "planned_at": iso(p.planned.at or p.planned_until) if p.planned else None,
         "days_since_conversation": p.days_since_conversation, "cadence_days": p.cadence.ideal,
         "cadence_max_days": p.cadence.max, "cadence_source": p.cadence.source, "starters": list(starters),
@@ -311,7 +313,8 @@ def explain_person(conn, ref: str, now: datetime, policy) -> dict:
         evidence.append({"id": r.id, "kind": r.kind, "medium": r.medium, "at": iso(r.at), "seen_at": iso(seen),
                          "source": r.source, "source_ref": r.source_ref, "direction": r.direction,
                          "confidence": r.confidence, "sentence": r.sentence, "note": r.note, "subject": r.subject,
-                         "counted": seen is None or seen <= now})
+                         "counted": seen is None or seen <= now,
+                         "weak": r.kind == "past" and (r.confidence or 0) < policy.th.min_confidence})
     phones = [{"e164": r.e164, "label": r.label, "last_seen": iso(r.last_seen)} for r in conn.execute(
         select(phone_numbers).where(phone_numbers.c.person_id == pid)
         .order_by(phone_numbers.c.last_seen.desc().nulls_last()))]

@@ -57,7 +57,10 @@ def last_talk(r: dict) -> str:
         return "never talked (on record)"
     medium = (r.get("last_conversation_medium") or "unspecified").replace("_", " ")
     days = r.get("days_since_conversation")
-    return f"last talked {_day(r['last_conversation_at'])} ({medium}, {days} days ago)"
+    ref = f", evidence #{r['last_conversation_id']}" if r.get("last_conversation_id") else ""
+    if r.get("last_conversation_probable"):
+        return f"probably talked {_day(r['last_conversation_at'])} ({r['last_conversation_probable']}, {days} days ago{ref})"
+    return f"last talked {_day(r['last_conversation_at'])} ({medium}, {days} days ago{ref})"
 
 
 # -- suggest --------------------------------------------------------------------------------------------
@@ -188,15 +191,19 @@ def render_explain(data: dict) -> str:
     w(f"Evidence ({len(data['evidence'])}, newest first):")
     if not data["evidence"]:
         w("  none: no call, meeting or request found in mail, calendars or your log")
+    if data["evidence"]:
+        w("  (a wrong item? `inboxrel evidence reject ID`)")
     for ev in data["evidence"]:
         when = ev["at"] or (f"(undated; seen {ev['seen_at']})" if ev["seen_at"] else "(undated)")
-        line = f"  {when}  {ev['kind']:<9} {ev['medium']:<11} from {ev['source']}"
+        line = f"  #{ev['id']:<6} {when}  {ev['kind']:<9} {ev['medium']:<11} from {ev['source']}"
         if ev["source_ref"]:
             line += f" {ev['source_ref']}"
         if ev["confidence"] is not None and ev["confidence"] < 1:
             line += f" (confidence {ev['confidence']:g})"
         if not ev["counted"]:
             line += "  [after now: not counted]"
+        elif ev.get("weak"):
+            line += "  [low confidence: not counted alone]"
         w(line)
         if ev["sentence"]:
             w(f"      \u201c{ev['sentence'].strip()}\u201d" + (f"  in \u201c{ev['subject']}\u201d" if ev["subject"] else ""))

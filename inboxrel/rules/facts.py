@@ -25,6 +25,7 @@ class Evidence:
     confidence: float = 1.0
     note: str | None = None
     subject: str | None = None  # of the message it came from
+    probable: bool = False  # inferred (a plan whose day passed, not cancelled), not stated
 
     @property
     def when(self) -> datetime | None:
@@ -37,7 +38,7 @@ class Evidence:
         return {"id": self.id, "kind": self.kind, "medium": self.medium, "at": iso(self.at),
                 "seen_at": iso(self.seen_at), "source": self.source, "source_ref": self.source_ref,
                 "direction": self.direction, "confidence": self.confidence, "sentence": self.sentence,
-                "note": self.note, "subject": self.subject}
+                "note": self.note, "subject": self.subject, "probable": self.probable}
 
 
 @dataclass

@@ -32,6 +32,9 @@ DEFAULTS: dict[str, tuple[float, str, str]] = {
     "awaiting_reply_max_recipients": (5, "int", "their last message to more people than this is a broadcast, not waiting for you"),
     "request_window_days": (90, "days", "a request to talk older than this no longer raises priority"),
     "planned_default_days": (14, "days", "a planned conversation with no date suppresses for this long"),
+    "min_confidence": (0.6, "float", "evidence below this confidence never counts as a conversation on its own"),
+    "passed_plan_confidence": (0.8, "float", "a plan whose day has passed, not cancelled, counts as a probable "
+                                             "conversation at its confidence x this"),
     "suggest_limit": (10, "int", "entries in the call list when --limit is not given"),
     "weight_load": (0.35, "float", "score weight: personal email load (both ways, 90 days)"),
     "weight_overdue": (0.30, "float", "score weight: days since the last conversation against the cadence"),
