@@ -67,7 +67,7 @@ def test_cooling_in_the_report(store):
     with store.connect() as conn:
         rep = build_report(conn, NOW, build_policy(), since=NOW - timedelta(days=7), charts=False)
     assert rep["cooling"] == [{"person_id": rep["cooling"][0]["person_id"], "name": "Frank Faded", "email": FRANK,
-                               "emails_90d": 1, "baseline_90d": 20.0, "last_email_at": "2024-04-22T12:00:00+00:00",
+                               "emails_90d": 1, "personal_90d": 1.0, "baseline_90d": 20.0, "last_email_at": "2024-04-22T12:00:00+00:00",
                                "reason": "personal email fell to 1 in the last 90 days from a usual 20 (down 95%; 20 sent and 20 "
                                          "received before)"}]
     assert "charts" not in rep

@@ -79,7 +79,7 @@ def test_cooling_needs_mail_both_ways(store):
 def test_awaiting_reply_skips_acknowledgements_and_mail_to_many(store):
     tom = verdict(store, THANKS[1], "awaiting-reply")
     assert not tom["fired"] and tom["numbers"]["threads_closed"] == 1
-    assert "ending in an acknowledgement not counted" in tom["reason"]
+    assert "ending in an acknowledgement or a message to many not counted" in tom["reason"]
     rosa = verdict(store, ROSA[1], "awaiting-reply")
     assert not rosa["fired"] and rosa["numbers"]["threads_open"] == 0
     quinn = verdict(store, QUINN[1], "awaiting-reply")

@@ -27,8 +27,7 @@ from inboxrel.models import (
     threads,
 )
 from inboxrel.report.volume import _dt, broadcast_people, burst_summary, volume_rows
-from inboxrel.rules.acknowledgement import is_acknowledgement
-from inboxrel.rules.awaiting_reply import waiting_threads
+from inboxrel.rules.awaiting_reply import last_message_waits, waiting_threads
 from inboxrel.rules.cadence import Cadence, resolve_cadence
 from inboxrel.rules.base import medium_word
 from inboxrel.rules.facts import AwaitingThread, Evidence, PersonFacts
@@ -297,8 +296,7 @@ def _domain_match(email: str, domains: set[str]) -> str | None:
 
 def _awaiting_summary(conn, now: datetime, out: dict[int, PersonFacts], th) -> None:
     q = (select(addresses.c.person_id, type_coerce(func.min(threads.c.last_at), String))
-         .select_from(threads.join(addresses, addresses.c.id == threads.c.last_from_address_id)
-                      .join(messages, messages.c.id == threads.c.last_message_id))
+         .join(addresses, addresses.c.id == threads.c.last_from_address_id)
          .where(*waiting_threads(now, th, old_enough=True)).group_by(addresses.c.person_id))
     for pid, oldest in conn.execute(q):
         p = out.get(pid)
@@ -309,7 +307,7 @@ def _awaiting_summary(conn, now: datetime, out: dict[int, PersonFacts], th) -> N
 def _apply_awaiting(conn, now: datetime, out: dict[int, PersonFacts], th, ids, *, bulk: bool = False) -> None:
     # for the call list, only the threads old enough for awaiting-reply; for a few people (explain) all
     q = (select(addresses.c.person_id, threads.c.id, threads.c.subject, type_coerce(threads.c.last_at, String),
-                threads.c.message_count, messages.c.body_text)
+                threads.c.message_count, messages.c.recipient_count, messages.c.automated, messages.c.body_text)
          .select_from(threads.join(addresses, addresses.c.id == threads.c.last_from_address_id)
                       .join(messages, messages.c.id == threads.c.last_message_id))
          .where(*waiting_threads(now, th, old_enough=ids is None or bulk)))
@@ -317,11 +315,11 @@ def _apply_awaiting(conn, now: datetime, out: dict[int, PersonFacts], th, ids, *
         q = q.where(addresses.c.person_id.in_(ids))
     for p in out.values():
         p.awaiting, p.awaiting_days, p.awaiting_closed = [], -1, 0
-    for pid, tid, subject, last, n, body in conn.execute(q):
+    for pid, tid, subject, last, n, rc, automated, body in conn.execute(q):
         p = out.get(pid)
         if p is None:
             continue
-        if is_acknowledgement(body):  # "thanks", "ok": the thread is closed, it waits for no one
+        if last_message_waits(th, rc, automated, body) is not None:  # "thanks", to everyone: waits for no one
             p.awaiting_closed += 1
             continue
         last = _dt(last)

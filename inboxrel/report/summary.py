@@ -62,7 +62,8 @@ def build_report(conn, now: datetime, policy, *, since: datetime, limit: int | N
         v = next((v for v in d.verdicts if v.rule == "cooling" and v.fired), None)
         if v is not None and d.suppressed_by is None:
             report["cooling"].append({"person_id": p.person_id, "name": p.name, "email": p.email,
-                                      "emails_90d": p.total_90d, "baseline_90d": v.numbers.get("baseline_90d"),
+                                      "emails_90d": p.total_90d, "personal_90d": round(p.personal_90d, 1),
+                                      "baseline_90d": v.numbers.get("baseline_90d"),
                                       "last_email_at": iso(p.last_at), "reason": v.reason})
     report["cooling"].sort(key=lambda x: -(x["baseline_90d"] or 0))
     report["cooling"] = report["cooling"][:15]
@@ -173,6 +174,7 @@ def _charts(conn, now: datetime, evaluated, call_list) -> dict:
         if p.automated or p.ignored is not None or p.total_90d == 0:
             continue
         points.append({"person_id": p.person_id, "name": p.name, "email": p.email, "emails_90d": p.total_90d,
+                       "personal_90d": round(p.personal_90d, 1),
                        "days": p.days_without_conversation, "never": p.last_conversation is None,
                        "suggested": d.suggested})
     points.sort(key=lambda x: -x["emails_90d"])

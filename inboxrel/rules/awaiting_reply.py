@@ -16,32 +16,42 @@ from inboxrel.rules.conditions import Clause, custom
 
 
 def waiting_threads(now, th, *, old_enough: bool = True):
-    """SQL conditions over ``threads`` joined to its last message (``messages``): their message is the
-    last of a two-way thread, within the window, and waits for my reply. ``old_enough``: it has waited
-    more than awaiting_reply_days (else any age in the window)."""
-    from sqlalchemy import or_
-
+    """SQL conditions over ``threads``: their message is the last of a two-way thread, within the window,
+    and waits for my reply. ``old_enough``: it has waited more than awaiting_reply_days (else any age in
+    the window). What the last message itself says is :func:`last_message_waits`."""
     from inboxrel.clock import to_db
-    from inboxrel.models import messages, threads
+    from inboxrel.models import threads
 
     start = to_db(now - timedelta(days=th.awaiting_reply_max_days))
     end = to_db(now - timedelta(days=th.awaiting_reply_days + 1)) if old_enough else to_db(now)
     return (threads.c.awaiting == "me", threads.c.sent_count > 0, threads.c.received_count > 0,
-            threads.c.last_at >= start, threads.c.last_at <= end,
-            messages.c.id == threads.c.last_message_id,
-            messages.c.recipient_count <= th.awaiting_reply_max_recipients,
-            or_(messages.c.automated.is_(None), messages.c.automated == "list"))
+            threads.c.last_at >= start, threads.c.last_at <= end)
+
+
+def last_message_waits(th, recipient_count: int, automated: str | None, body: str | None) -> str | None:
+    """None when the thread's last message waits for a reply, else why not: it went to many people, a
+    machine sent it, or it only acknowledges ("thanks", "ok").
+
+    Read only for the threads of the people on their way to the call list (a few hundred bodies), so the
+    pre-check over everyone needs no message at all."""
+    from inboxrel.rules.acknowledgement import is_acknowledgement
+
+    if recipient_count > th.awaiting_reply_max_recipients:
+        return "many"
+    if automated is not None and automated != "list":
+        return "automated"
+    if is_acknowledgement(body):
+        return "acknowledgement"
+    return None
 
 
 def waiting_people(now, th):
     """Person ids with a thread in :func:`waiting_threads` (old enough), as a subquery."""
     from sqlalchemy import select
 
-    from inboxrel.models import addresses, messages, threads
+    from inboxrel.models import addresses, threads
 
-    return (select(addresses.c.person_id)
-            .select_from(threads.join(addresses, addresses.c.id == threads.c.last_from_address_id)
-                         .join(messages, messages.c.id == threads.c.last_message_id))
+    return (select(addresses.c.person_id).join(threads, threads.c.last_from_address_id == addresses.c.id)
             .where(*waiting_threads(now, th)))
 
 
@@ -59,8 +69,8 @@ class AwaitingReply(Rule):
                        lambda p: self._not_waiting(p, th))]
 
     def _not_waiting(self, p, th) -> str:
-        closed = (f" ({plural(p.awaiting_closed, 'thread')} ending in an acknowledgement not counted)"
-                  if p.awaiting_closed else "")
+        closed = (f" ({plural(p.awaiting_closed, 'thread')} ending in an acknowledgement or a message to many "
+                  f"not counted)" if p.awaiting_closed else "")
         if p.awaiting:
             days = max((p.now - t.last_at).days for t in p.awaiting)
             return (f"{plural(len(p.awaiting), 'thread')} waiting for your reply, the oldest for "
