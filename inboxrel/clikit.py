@@ -64,12 +64,12 @@ class InboxrelGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AmbiguousError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_safe(str(exc))}", err=True)
             for cand in exc.candidates:
-                click.echo(f"  {cand}", err=True)
+                click.echo(f"  {_safe(str(cand))}", err=True)
             ctx.exit(exc.exit_code)
         except InboxrelError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_safe(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted; everything saved before this point is kept.", err=True)
@@ -86,8 +86,15 @@ def format_option(*choices: str, default: str = "table"):
                         help="Output format.")
 
 
+def _safe(text: str) -> str:
+    from inboxrel.report.render import terminal_safe
+
+    return terminal_safe(text)
+
+
 def emit(text: str) -> None:
-    click.echo(text.rstrip("\n"))
+    """Print command output; no control or bidi-override character from mail reaches the terminal."""
+    click.echo(_safe(text.rstrip("\n")))
 
 
 def is_terminal() -> bool:
@@ -118,7 +125,11 @@ class BarProgress:
 
     def folder_start(self, name: str, total: int | None) -> None:
         if self._progress:
-            self._task = self._progress.add_task(name[-30:], total=total)
+            from rich.markup import escape
+
+            from inboxrel.report.render import display
+
+            self._task = self._progress.add_task(escape(display(name)[-30:]), total=total)
 
     def advance(self, n: int) -> None:
         if self._progress and self._task is not None:

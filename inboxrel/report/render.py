@@ -12,6 +12,39 @@ from inboxrel.clock import as_utc
 
 _ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?([+-]\d\d:\d\d|Z)?$")
 
+# What a value from mail must never carry to a terminal: C0 controls (ESC starts the sequences that retitle
+# a window or clear the screen), DEL, C1 controls (0x9b alone is a CSI on some terminals), and the
+# bidirectional marks, overrides and isolates that make text show in another order than it is stored in.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL_IN_VALUE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_CONTROL_IN_OUTPUT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]|\r(?!\n)")
+# JSON escapes C0 itself; these it would print raw (ensure_ascii=False), so they are escaped as \\uXXXX
+_JSON_RAW = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029]")
+DISPLAY_MAX = 300  # characters of one value shown in a table or text (a 10 MB subject stays in the store)
+
+
+def terminal_safe(text: str) -> str:
+    """Output text without control or bidi-override characters (newline, tab and CRLF kept)."""
+    return _CONTROL_IN_OUTPUT.sub("", text) if _CONTROL_IN_OUTPUT.search(text) else text
+
+
+def display(value: str, limit: int = DISPLAY_MAX) -> str:
+    """One value from mail for a table or text: controls dropped, line breaks and tabs as spaces, cut at ``limit``."""
+    if _CONTROL_IN_VALUE.search(value):
+        value = _CONTROL_IN_VALUE.sub(lambda m: " " if m.group() in "\t\n\r" else "", value)
+    return value if len(value) <= limit else value[: limit - 1] + "\u2026"
+
+
+def for_display(data, limit: int = DISPLAY_MAX):
+    """A copy of rows/dicts/lists with every string made safe for display (:func:`display`)."""
+    if isinstance(data, str):
+        return display(data, limit)
+    if isinstance(data, dict):
+        return {k: for_display(v, limit) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [for_display(v, limit) for v in data]
+    return data
+
 
 def _cell(value, full_time: bool = False) -> str:
     if value is None:
@@ -26,7 +59,7 @@ def _cell(value, full_time: bool = False) -> str:
         return f"{value:g}"
     if isinstance(value, (list, tuple)):
         return ", ".join(_cell(v, full_time) for v in value)
-    return str(value)
+    return str(value) if full_time else display(str(value))
 
 
 def json_default(value):
@@ -38,15 +71,17 @@ def json_default(value):
 
 
 def render_json(data) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, default=json_default)
+    """JSON with every value kept whole; control and bidi characters stay escaped (``\\u202e``), never raw."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=json_default)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _JSON_RAW.search(text) else text
 
 
 def render_csv(rows: list[dict], columns: list[str]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c), full_time=True) for c in columns])
+    for row in rows:  # whole values (CSV is data), without control characters
+        writer.writerow([terminal_safe(_cell(row.get(c), full_time=True)) for c in columns])
     return buf.getvalue()
 
 

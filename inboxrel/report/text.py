@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from inboxrel.report.render import render_csv, render_json
+from inboxrel.report.render import for_display, render_csv, render_json
 
 SUGGEST_CSV = ["rank", "name", "email", "phone", "score", "status", "reasons", "rules", "sent_90d", "received_90d",
                "last_email_at", "last_conversation_at", "last_conversation_medium", "planned_at",
@@ -77,6 +77,7 @@ def render_suggestions(rows: list[dict], fmt: str, *, now=None) -> str:
         from inboxrel.report.ics import render_ics
 
         return render_ics(rows, now)
+    rows = for_display(rows)  # what came from mail, without control characters and cut to a readable length
     if fmt == "markdown":
         return suggestions_markdown(rows)
     return suggestions_table(rows)
@@ -136,6 +137,7 @@ def suggestions_markdown(rows: list[dict]) -> str:
 
 def render_explain(data: dict) -> str:
     """``explain`` as text: the person, the decision and score, cadence, metrics, evidence, every verdict."""
+    data = for_display(data)  # values from mail: no control characters, readable lengths
     out = io.StringIO()
 
     def w(line: str = "") -> None:
@@ -248,6 +250,7 @@ def render_report(rep: dict, fmt: str) -> str:
     """The period report as table text, markdown or JSON (HTML is ``inboxrel.report.html``)."""
     if fmt == "json":
         return render_json(rep)
+    rep = for_display(rep)
     if fmt == "markdown":
         return _report_markdown(rep)
     return _report_table(rep)
