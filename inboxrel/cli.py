@@ -92,7 +92,7 @@ def import_cmd(app: App, path, account, me, sent_folder, full, no_signals, quiet
              f"{summary.quarantined} quarantined, {summary.skipped} unchanged folders skipped "
              f"({summary.seconds:.1f}s)")
         if summary.discovered:
-            emit(f"your addresses (discovered from sent mail): {', '.join(summary.discovered)}")
+            emit(f"your addresses (discovered; `inboxrel account show` says why): {', '.join(summary.discovered)}")
 
 
 def _signal_region(app: App, account: str) -> str:

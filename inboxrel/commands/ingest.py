@@ -131,7 +131,8 @@ def ingest(app: App, names, full, no_signals, quiet, fmt):
                         continue
                     emit(f"  {acc.account}: {f.name}: " + (f"FAILED: {f.error}" if f.error else _folder_text(f)))
                 if acc.discovered:
-                    emit(f"  {acc.account}: your addresses (discovered from sent mail): {', '.join(acc.discovered)}")
+                    emit(f"  {acc.account}: your addresses (discovered; `inboxrel account show` says why): "
+                         f"{', '.join(acc.discovered)}")
             emit(line)
             for cal_line in source_commands.sync_lines(calendars):
                 emit(cal_line)

@@ -33,6 +33,7 @@ DISCOVER_SHARE = 0.10  # without a name to go by: an address sending this share 
 DISCOVER_MIN = 3  # messages in the sent folders before a sender is mine (or a delegate) at all
 RECEIVED_MIN = 2  # received messages addressed to an address that fits my name before it is mine
 TOP_RECIPIENTS = 5  # received mail's most frequent recipients read for the owner's name
+RECENT = 20_000  # newest messages whose recipients the owner's name is read from
 
 
 # -- what the lead's evidence code and the reports ask ------------------------------------------------------
@@ -149,17 +150,26 @@ def _sent_folder_ids(conn, account_id: int) -> list[int]:
                                                                   folders.c.kind == "sent"))]
 
 
-def _names_of(conn, address_ids) -> dict[int, dict[str, int]]:
-    """{address id: {display name: messages}} over every role, From names counted twice."""
+def _recent_cut(conn, account_id: int, recent: int = 0) -> int | None:
+    """The id below the account's ``recent`` newest messages (None when it has fewer)."""
+    return conn.execute(select(messages.c.id).where(messages.c.account_id == account_id)
+                        .order_by(messages.c.id.desc()).offset(recent or RECENT).limit(1)).scalar()
+
+
+def _names_of(conn, address_ids, cut: int | None = None) -> dict[int, dict[str, int]]:
+    """{address id: {display name: messages}} over every role, From names counted twice (over the messages
+    after ``cut`` only, when given)."""
     out: dict[int, dict[str, int]] = defaultdict(dict)
     ids = list(address_ids)
     if not ids:
         return out
     weight = func.sum(case((participants.c.role == "from", 2), else_=1))
-    for r in conn.execute(select(participants.c.address_id, participants.c.name, weight.label("n"))
-                          .where(participants.c.address_id.in_(ids), participants.c.name.is_not(None),
-                                 participants.c.name != "")
-                          .group_by(participants.c.address_id, participants.c.name)):
+    q = (select(participants.c.address_id, participants.c.name, weight.label("n"))
+         .where(participants.c.address_id.in_(ids), participants.c.name.is_not(None), participants.c.name != "")
+         .group_by(participants.c.address_id, participants.c.name))
+    if cut is not None:
+        q = q.where(participants.c.message_id > cut)
+    for r in conn.execute(q):
         out[r.address_id][r.name] = int(r.n)
     return out
 
@@ -180,7 +190,7 @@ def owner_name(conn, account_id: int, *, sent=None, received=None) -> tuple[Pers
     top_sent = [a for a, _ in sorted(sent.items(), key=lambda x: -x[1]) if a not in auto][:TOP_RECIPIENTS]
     emails = dict(conn.execute(select(addresses.c.id, addresses.c.email)
                                .where(addresses.c.id.in_(given + top_received + top_sent))).all())
-    names = _names_of(conn, emails)
+    names = _names_of(conn, emails, _recent_cut(conn, account_id))
     # received mail first: the addresses the user gave are surely mine, but one may be shared (a household
     # address in a relative's name), while the address most mail is sent to is the owner's own
     for ids, where, strict in ((top_received, "the address most received mail is sent to", True),
@@ -207,13 +217,25 @@ def sent_senders(conn, account_id: int) -> dict[int, int]:
     return {a: n for a, n in conn.execute(q)}
 
 
-def received_recipients(conn, account_id: int) -> dict[int, int]:
-    """{address id: messages} over the To/Cc of the account's mail that is not in a sent folder."""
+def received_recipients(conn, account_id: int, only=None, recent: int = RECENT) -> dict[int, int]:
+    """{address id: messages} over the To/Cc of the account's mail that is not in a sent folder.
+
+    Counted over the ``recent`` newest messages (what the owner's name is read from: the cost stays flat
+    as the store grows), or, for the addresses in ``only``, over all of the account's mail.
+    """
     sent_ids = _sent_folder_ids(conn, account_id)
     q = (select(participants.c.address_id, func.count())
          .select_from(participants.join(messages, messages.c.id == participants.c.message_id))
          .where(messages.c.account_id == account_id, participants.c.role.in_(("to", "cc")))
          .group_by(participants.c.address_id))
+    if only is not None:
+        if not only:
+            return {}
+        q = q.where(participants.c.address_id.in_(list(only)))
+    else:
+        cut = _recent_cut(conn, account_id, recent)
+        if cut is not None:
+            q = q.where(messages.c.id > cut)
     if sent_ids:
         q = q.where(messages.c.id.not_in(select(locations.c.message_id).where(locations.c.folder_id.in_(sent_ids))))
     return {a: n for a, n in conn.execute(q)}
@@ -233,7 +255,7 @@ def discover_identity(engine, account_id: int, now: datetime) -> list[tuple[str,
             select(account_addresses.c.address_id, account_addresses.c.source)
             .where(account_addresses.c.account_id == account_id))}
         rows = conn.execute(select(addresses.c.id, addresses.c.email, addresses.c.name, addresses.c.automated)).all()
-        sent_names = _names_of(conn, sent)
+        sent_names = _names_of(conn, sent, _recent_cut(conn, account_id))
     total = sum(sent.values())
     decided: dict[int, tuple[str, str]] = {}
     info = {r.id: r for r in rows}
@@ -258,6 +280,7 @@ def discover_identity(engine, account_id: int, now: datetime) -> list[tuple[str,
             elif n >= DISCOVER_MIN:
                 decided[aid] = (DELEGATE, f"sent {n} of {total} messages in the sent folders{as_name}, "
                                           f"not {who}: mail sent on the owner's behalf")
+        fitting = []
         for r in rows:
             if r.id in decided or (r.automated and r.automated != DELEGATE):
                 continue
@@ -265,8 +288,11 @@ def discover_identity(engine, account_id: int, now: datetime) -> list[tuple[str,
             if by_addr == "first":  # marie@anywhere is no evidence of being Marie Heard
                 by_addr = None
             by_name = name_fits(r.name, owner) if r.name else None
-            if not by_addr and not by_name:
-                continue
+            if by_addr or by_name:
+                fitting.append((r, by_addr, by_name))
+        with engine.connect() as conn:
+            received = received_recipients(conn, account_id, only=[r.id for r, _, _ in fitting])
+        for r, by_addr, by_name in fitting:
             n = received.get(r.id, 0)
             if by_addr == "full" and by_name in (None, "full") and (n >= RECEIVED_MIN or by_name == "full"):
                 ev = (f"in To/Cc of {n} received messages" if n else f"writes as {r.name!r}") \
