@@ -1,0 +1,203 @@
+"""Tense and mood: whether a trigger tells of the past or points ahead, negations, sign-offs."""
+
+from __future__ import annotations
+
+import re
+
+from inboxrel.signals import when as when_mod
+from inboxrel.signals.cues.dates import TIME_WORDS
+from inboxrel.signals.cues.parties import PAST_FORMS, is_imperative
+from inboxrel.signals.cues.segment import clause_end, clause_start, next_word, token_before
+
+
+def longest_markers(markers):
+    """Overlapping markers: the longest wins ("would be great to" over "great to")."""
+    markers = sorted(markers, key=lambda m: (m[0].start, -(m[0].end - m[0].start)))
+    kept = []
+    for m in markers:
+        if kept and m[0].start < kept[-1][0].end:
+            if (m[0].end - m[0].start) > (kept[-1][0].end - kept[-1][0].start):
+                kept[-1] = m
+            continue
+        kept.append(m)
+    return kept
+
+
+_AUX = {"is", "was", "are", "were", "will", "would", "'s", "does", "do", "did", "has", "had", "'ll", "can", "could",
+        "should", "'d", "wo", "ca", "got", "been", "be"}
+
+
+def negated_before(sp, negation, clause_of, doc) -> bool:
+    c = clause_of[sp.start]
+    for n in negation:
+        if n.start < sp.start and clause_of[n.start] == c:
+            return True
+    return False
+
+
+def negated_after(doc, sp, clause_of) -> bool:
+    """'a meeting isn't necessary', 'lunch was cancelled': a negation right after the trigger."""
+    c = clause_of[sp.start]
+    seen_aux = False
+    for j in range(sp.end, min(len(doc), sp.end + 4)):
+        if clause_of[j] != c:
+            break
+        w = doc[j].lower_
+        if w in _AUX:
+            seen_aux = True
+            continue
+        if seen_aux and w in ("not", "n't", "never", "cancelled", "canceled", "off", "postponed", "unnecessary", "scrapped",
+                              "overkill", "pointless", "redundant", "superfluous", "excessive", "needless"):
+            return True
+        if not seen_aux:
+            break
+    return False
+
+
+def kind_of(doc, sp, role, family, markers, clause_of, sent_of, scope, local, lex) -> tuple[str | None, float]:
+    """'past' or 'future' (planned or request is decided by the time) and how sure we are."""
+    head = doc[sp.start].lower_
+    prev = token_before(doc, sp.start)
+    pw = prev.lower_ if prev is not None else ""
+    c = clause_of[sp.start]
+    s = sent_of[sp.start]
+    # the trigger's own tense
+    if role == "verb" and (head in PAST_FORMS or (head.endswith("ed") and head not in lex["future_adjectives"])):
+        if pw not in ("to", "will", "'ll", "would", "can", "could", "should", "must", "shall", "might", "may"):
+            return "past", 1.0
+    if role == "verb" and pw in ("will", "'ll", "shall", "let", "gonna", "wanna") or (pw in ("'s",) and token_before(doc, sp.start, 2) is not None and token_before(doc, sp.start, 2).lower_ == "let"):
+        return "future", 1.0
+    if role == "verb" and is_imperative(doc, sp, clause_of) and head in (
+            "call", "ring", "phone", "dial", "meet", "talk", "speak", "chat", "discuss", "visit", "connect", "sync",
+            "touch", "catch", "stop", "come", "drop", "swing", "pop", "get", "skype", "facetime", "have"):
+        return "future", 1.0
+    if family == "see" and head in ("see", "c", "catch") and pw not in ("to", "did", "'d", "could", "would", "might"):
+        return "future", 0.9  # "see you there", "catch you Friday": never a report of the past
+    # the nearest tense or mood marker, in the clause, then in the sentence
+    for scope_level, weight in (("clause", 1.0), ("sentence", 0.85)):
+        best = None
+        for m, label in markers:
+            if scope_level == "clause" and clause_of[m.start] != c:
+                continue
+            if scope_level == "sentence" and sent_of[m.start] != s:
+                continue
+            dist = sp.start - m.end if m.end <= sp.start else m.start - sp.end
+            dist = max(dist, 0) + (0 if m.end <= sp.start else 1)
+            if best is None or dist < best[0]:
+                best = (dist, label)
+        tok_best = _past_token(doc, sp, clause_of, sent_of, scope_level, lex)
+        if tok_best is not None and (best is None or tok_best < best[0]):
+            best = (tok_best, "past")
+        if best is not None:
+            return best[1], weight
+        if scope_level == "clause" and _question(doc, sp, sent_of):
+            return "future", 0.9
+    # the time says which way it points
+    for t in sorted(scope, key=lambda t: abs(t.tok_start - sp.start)):
+        d = t.direction
+        if t.form == "rel" and not t.offset and t.modifier is None:
+            low = t.text.lower()  # "this afternoon" written at 5 pm is behind us; "this morning" at 7 am is ahead
+            if "afternoon" in low and local.hour >= 17 or "evening" in low and local.hour >= 21:
+                d = "past"
+            elif "morning" in low and local.hour < 8:
+                d = "future"
+        if d is None and t.kind == "day" and t.form in ("date", "dom"):
+            day = when_mod.resolve_day(t, "any", local)
+            if day is not None and day != local.date():
+                d = "past" if day < local.date() else "future"
+        if d is None and t.form == "wd" and not t.possessive:
+            d = "future"
+        if d:
+            return d, 0.8
+    if family == "host" or family == "bump":
+        return "past", 0.8
+    if family == "over":
+        return "future", 0.8
+    return None, 0.0
+
+
+def _question(doc, sp, sent_of) -> bool:
+    s = sent_of[sp.start]
+    j = sp.end
+    while j < len(doc) and sent_of[j] == s:
+        j += 1
+    last = doc[j - 1] if j - 1 < len(doc) else None
+    while last is not None and last.is_space and last.i > sp.start:
+        last = doc[last.i - 1]
+    return last is not None and "?" in last.text
+
+
+def _past_token(doc, sp, clause_of, sent_of, level, lex) -> int | None:
+    """Distance to the nearest past-tense word (other than the trigger) in the clause or sentence."""
+    best = None
+    c, s = clause_of[sp.start], sent_of[sp.start]
+    a, b = sp.start, sp.end
+    while a > 0 and sent_of[a - 1] == s:
+        a -= 1
+    while b < len(sent_of) and sent_of[b] == s:
+        b += 1
+    for tok in doc[a:b]:
+        if level == "clause" and clause_of[tok.i] != c:
+            continue
+        if sp.start <= tok.i < sp.end:
+            continue
+        w = tok.lower_
+        if w in lex["irregular_past"] or (w.endswith("ed") and len(w) > 4 and w not in lex["future_adjectives"]
+                                          and tok.is_alpha):
+            if w == "had" and next_word(doc, tok.i + 1) is not None and next_word(doc, tok.i + 1).lower_ in ("better", "to"):
+                continue
+            prev = token_before(doc, tok.i)
+            if prev is not None and prev.lower_ in ("to", "will", "'ll", "be", "being", "get", "been", "is", "are", "am", "'m", "'re"):
+                continue  # "to be attached", "will be scheduled"
+            if prev is not None and w not in lex["irregular_past"] and _attributive(doc, tok, prev, lex):
+                continue  # "mince pies and mulled wine", "the revised draft": an adjective, not a tense
+            dist = sp.start - tok.i if tok.i < sp.start else tok.i - sp.end + 1
+            if best is None or dist < best:
+                best = dist
+    return best
+
+
+_ATTRIBUTIVE = {"for", "of", "with", "in", "on", "at", "from", "into", "about", "some", "any", "freshly", "newly",
+                "recently", "well", "poorly", "badly", "highly", "much", "very", "so"}
+
+
+_FUNCTION_NEXT = {"the", "a", "an", "it", "them", "him", "her", "us", "me", "you", "that", "this", "to", "with", "on",
+                  "at", "in", "for", "up", "out", "about", "over", "by", "from", "and", "our", "your", "my", "their",
+                  "his", "its", "back", "together", "briefly", "again", "there", "here", "yesterday", "today", "last",
+                  "earlier", "before", "after", "all", "both", "through", "off", "down", "into", "some"}
+
+
+def _attributive(doc, tok, prev, lex) -> bool:
+    """An -ed word used as an adjective ('the revised draft', 'pies and mulled wine'), not a past tense."""
+    p = prev.lower_
+    if p in _ATTRIBUTIVE or p in lex["determiners"]:
+        return True
+    if p == "and":
+        nxt = next_word(doc, tok.i + 1)
+        return nxt is not None and nxt.is_alpha and nxt.lower_ not in _FUNCTION_NEXT \
+            and nxt.lower_ not in lex["first_person"] | lex["second_person"] | lex["third_pronouns"] \
+            and nxt.lower_ not in TIME_WORDS
+    return False
+
+
+def is_signoff(sentence: str, lex) -> bool:
+    s = sentence.strip().lower()
+    if re.match(lex["signoff"], s):
+        return True
+    return bool(re.match(r"^\W*(?:i\s+|i'm\s+|we\s+|we're\s+)?(?:look|looking|looks)\s+forward\s+to\s+(?:talking|speaking|chatting|"
+                         r"seeing|catching|meeting|hearing)\b[^.!?]{0,40}[.!?]*$", s))
+
+
+_SIGNOFF_EXTRA = {"to", "with", "you", "ya", "u", "again", "more", "all", "and", "y'all", "shortly", "very", "real"}
+
+
+def signoff_clause(doc, sp, clause_of, lex) -> bool:
+    """'Speak soon, and thanks again for the referral': a sign-off clause inside a longer sentence."""
+    if sp.id_ not in ("talk", "speak", "chat", "catchup", "see", "connect"):
+        return False
+    a = clause_start(doc, sp.start, clause_of)
+    if a != sp.start:
+        return False
+    end = clause_end(doc, sp.start, clause_of)
+    words = [doc[k].lower_ for k in range(sp.end, end) if doc[k].is_alpha]
+    return bool(words) and all(w in lex["signoff_words"] or w in _SIGNOFF_EXTRA for w in words)
