@@ -83,6 +83,8 @@ def import_cmd(app: App, path, account, me, sent_folder, full, no_signals, quiet
         summary = import_path(engine, path, now=app.now, account=account, me=me, sent_folders=sent_folder,
                               store_bodies=app.settings.store_bodies, full=full, progress=bar, after_batch=after,
                               signals=not no_signals, region=_signal_region(app, account))
+        if after is not None:
+            after.finish(engine)
     if fmt == "json":
         from inboxrel.report.render import render_json
 
@@ -380,9 +382,11 @@ def account_add_me(app: App, name, addresses):
 
     engine = app.engine()
     with app.lock():
+        before = evidence.identity_snapshot(engine)
         account_id = ensure_account(engine, name, "local", app.now)
         added = identity.add_my_addresses(engine, account_id, addresses, "given", "added by the user", now=app.now)
         identity.after_user_change(engine)
+        evidence.follow_identity(app, engine, before)
     emit(f"added {', '.join(added) if added else 'nothing new'}")
 
 
@@ -412,8 +416,10 @@ def account_remove_me(app: App, name, addresses):
             account_id = conn.execute(select(accounts.c.id).where(accounts.c.name == name)).scalar()
         if account_id is None:
             raise NotFoundError(f"no account {name!r} in the store: `inboxrel account show` lists them")
+        before = evidence.identity_snapshot(engine)
         removed = [identity.remove_my_address(engine, account_id, a, now=app.now) for a in addresses]
         identity.after_user_change(engine)
+        evidence.follow_identity(app, engine, before)
     emit(f"not mine from now on: {', '.join(removed)}")
 
 
@@ -453,6 +459,7 @@ def demo(app: App, path, seed, limit):
         summary = import_path(engine, target, now=now, account="demo", me=[DEMO_ME], progress=bar,
                               store_bodies=app.settings.store_bodies, after_batch=after,
                               signals=True, region=_signal_region(app, "demo"))
+        after.finish(engine)
     with engine.connect() as conn:
         rows = people_rows(conn, now, limit=limit)
     emit(render(rows, PEOPLE_COLUMNS, "table", PEOPLE_HEADERS, title=f"People in the demo mailbox ({target})"))

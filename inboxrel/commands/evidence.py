@@ -31,21 +31,52 @@ def _regions(app: App, conn, ids: list[int]) -> dict[int, str]:
     return out
 
 
-def signal_stage(app):
+class SignalStage:
     """The callback the import runs on each batch it saves, to extract conversation evidence.
 
     It runs inside the batch's transaction (``conn``): the messages and their evidence are committed
-    together, so a run killed at any point never leaves saved mail without its evidence.
+    together, so a run killed at any point never leaves saved mail without its evidence. ``finish`` runs
+    after the import: some of my addresses and my delegates are only known once all the mail is in, and the
+    evidence of their messages is read again (see :func:`inboxrel.signals.manual.follow_identity`).
     """
 
-    def after_batch(conn, saved):
+    def __init__(self, app):
+        self.app = app
+        self.before: dict[int, str] | None = None
+
+    def __call__(self, conn, saved):
+        from inboxrel.signals.manual import identity_state
         from inboxrel.signals.save import analyze_parsed
 
+        if self.before is None:
+            self.before = identity_state(conn)
         ids = [mid for mid, _ in saved]
-        analyze_parsed(conn, saved, now=app.now, region=app.settings.default_region,
-                       regions=_regions(app, conn, ids))
+        analyze_parsed(conn, saved, now=self.app.now, region=self.app.settings.default_region,
+                       regions=_regions(self.app, conn, ids))
 
-    return after_batch
+    def finish(self, engine) -> None:
+        if self.before is not None:
+            follow_identity(self.app, engine, self.before)
+
+
+def identity_snapshot(engine) -> dict[int, str]:
+    """Who is me and who is a delegate now (before a change the user asks for)."""
+    from inboxrel.signals.manual import identity_state
+
+    with engine.connect() as conn:
+        return identity_state(conn)
+
+
+def follow_identity(app, engine, before: dict[int, str]) -> None:
+    """Re-read the evidence of the messages whose addresses changed role since ``before``."""
+    from inboxrel.signals.manual import follow_identity as follow
+
+    follow(engine, app.settings, before, now=app.now, environ=os.environ)
+
+
+def signal_stage(app) -> SignalStage:
+    """The evidence stage of an import or ingest (see :class:`SignalStage`)."""
+    return SignalStage(app)
 
 
 # -- cues -----------------------------------------------------------------------------------------------

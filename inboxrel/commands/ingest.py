@@ -116,6 +116,8 @@ def ingest(app: App, names, full, no_signals, quiet, fmt):
                 summary = run_ingest(engine, accounts, now=app.now, environ=os.environ, full=full,
                                      store_bodies=app.settings.store_bodies, progress=bar, after_batch=after,
                                      signals=after is not None, region=app.settings.default_region)
+                if after is not None:
+                    after.finish(engine)
             # the calendars in the config ride along, so the one nightly line covers them too
             calendars, calendar_errors = source_commands.sync_for_ingest(app, engine, names)
         line = _summary_line(summary)

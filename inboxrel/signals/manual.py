@@ -69,8 +69,11 @@ def import_calendar_file(engine, path: str, *, now: datetime) -> dict:
 
 
 def reanalyze(engine, settings, *, now: datetime, everything: bool = False, batch: int = 500,
-              environ=None) -> dict:
-    """Re-run the signals over stored bodies; re-fetch over IMAP when bodies were not kept."""
+              environ=None, message_ids: list[int] | None = None) -> dict:
+    """Re-run the signals over stored bodies; re-fetch over IMAP when bodies were not kept.
+
+    ``message_ids`` limits the run to those messages (with ``everything``, whatever version analysed them).
+    """
     from inboxrel.signals import VERSION
     from inboxrel.signals.save import EvidenceSummary, MessageInput, analyze_messages
 
@@ -81,7 +84,12 @@ def reanalyze(engine, settings, *, now: datetime, everything: bool = False, batc
         q = q.where((messages.c.analyzed_version.is_(None)) | (messages.c.analyzed_version < VERSION))
     missing: dict[tuple[str, str], list[int]] = {}
     with engine.connect() as conn:
-        rows = conn.execute(q.order_by(messages.c.id)).all()
+        if message_ids is None:
+            rows = conn.execute(q.order_by(messages.c.id)).all()
+        else:
+            rows = []
+            for i in range(0, len(message_ids), 500):
+                rows += conn.execute(q.where(messages.c.id.in_(message_ids[i:i + 500])).order_by(messages.c.id)).all()
     chunk = []
     for r in rows:
         if r.body_text is None:
@@ -117,6 +125,49 @@ def reanalyze(engine, settings, *, now: datetime, everything: bool = False, batc
             "check the account is still in the config)")
     return {"messages": total.messages, "interactions": total.interactions, "phone_numbers": total.phone_numbers,
             "calendar_events": total.calendar_events, "refetched": refetched, "not_available": problems}
+
+
+def identity_state(conn) -> dict[int, str]:
+    """Address id -> what it is to the owner (me, delegate): what attribution reads, to compare after a run."""
+    from inboxrel.identity.owner import delegate_person_ids
+
+    delegates = delegate_person_ids(conn)
+    out = {}
+    for r in conn.execute(select(addresses.c.id, addresses.c.person_id, people.c.is_me)
+                          .join(people, people.c.id == addresses.c.person_id)):
+        if r.is_me:
+            out[r.id] = "me"
+        elif r.person_id in delegates:
+            out[r.id] = "delegate"
+    return out
+
+
+def follow_identity(engine, settings, before: dict[int, str], *, now: datetime, environ=None) -> dict | None:
+    """Evidence follows identity: re-analyse the messages of every address whose role changed since ``before``.
+
+    An import learns some of my addresses (the ones received mail is sent to) and my delegates only after
+    all the mail is in; evidence read before that attributed their messages as if they were someone else's.
+    Returns what :func:`reanalyze` returns, or None when nothing changed.
+    """
+    from inboxrel.models import participants
+
+    with engine.connect() as conn:
+        after = identity_state(conn)
+    changed = {a for a in set(before) | set(after) if before.get(a) != after.get(a)}
+    if not changed:
+        return None
+    ids: set[int] = set()
+    with engine.connect() as conn:
+        part = list(changed)
+        for i in range(0, len(part), 500):
+            ids.update(r.message_id for r in conn.execute(
+                select(participants.c.message_id).where(participants.c.address_id.in_(part[i:i + 500])).distinct()))
+    if not ids:
+        return None
+    try:
+        return reanalyze(engine, settings, now=now, everything=True, message_ids=sorted(ids), environ=environ)
+    except RefetchUnavailableError:
+        return None  # bodies not kept: `inboxrel reanalyze` says what it cannot redo
 
 
 def refetch_hook():

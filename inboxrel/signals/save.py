@@ -16,12 +16,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import delete, insert, select, update
 
 from inboxrel.clock import to_db
+from inboxrel.identity.owner import delegate_person_ids
 from inboxrel.models import addresses, interactions, messages, participants, people, phone_numbers
 from inboxrel.signals import VERSION
-from inboxrel.signals.calendar import CalendarEvent, parse_calendar
-from inboxrel.signals.phones import normalize_number
 from inboxrel.signals.attribution import attribute
+from inboxrel.signals.calendar import CalendarEvent, parse_calendar
 from inboxrel.signals.context import no_evidence_reason
+from inboxrel.signals.phones import normalize_number
 from inboxrel.signals.review import drop_rejected
 from inboxrel.signals.shape import MessageShape, Party, name_tokens
 from inboxrel.signals.text import TextSignals, text_signals
@@ -95,11 +96,11 @@ def _name_key(name: str) -> str:
     return normalize_name(name) or name.strip().lower()
 
 
-def build_shape(meta: dict, owner_names: frozenset[str]) -> MessageShape:
+def build_shape(meta: dict, owner_names: frozenset[str], delegates: set[int] = frozenset()) -> MessageShape:
     """The :class:`MessageShape` of one message from what :func:`_participants` read."""
     def party(p):
         return Party(pid=p["pid"], email=p["email"], name=p.get("name"), me=p["me"], auto=p["auto"],
-                     delegate=p.get("delegate", False))
+                     delegate=p["pid"] in delegates)
 
     author = party(meta["from"][0]) if meta["from"] else None
     return MessageShape(author=author, to=[party(p) for p in meta["to"]], cc=[party(p) for p in meta["cc"]],
@@ -129,6 +130,7 @@ def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: da
         meta.update(_participants(conn, ids[i:i + 500]))
     sigs = _text_signals(items, meta, region, regions)
     owner_names = _owner_names(conn)
+    delegates = delegate_person_ids(conn)
     rows: list[dict] = []
     numbers: list[tuple[int, str, str, str | None, datetime | None, int]] = []
     notices = []
@@ -138,7 +140,7 @@ def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: da
         if m is None:
             continue
         ts = sigs[mid]
-        shape = build_shape(m, owner_names)
+        shape = build_shape(m, owner_names, delegates)
         why_not = no_evidence_reason(shape, inp.body)
         msg_date = to_db(inp.date) if inp.date else m["date"]
         direction = "from_me" if m["direction"] == "sent" else "to_me"
