@@ -126,3 +126,21 @@ def test_names_follow_the_mail_and_notifications_keep_the_service_name(db_url, n
     assert rows["kevin@partner.example"]["name"] == "Kevin Hyatt"
     assert kevin == rows["kevin@partner.example"]["id"]
     assert rows["notifications@codehub.example"]["name"] == "codehub.example"
+
+
+def test_one_name_from_two_addresses_merges_only_where_each_address_fits_it(db_url, now):
+    engine, _ = _import(db_url, now)
+    with engine.connect() as conn:
+        of = dict(conn.execute(select(addresses.c.email, addresses.c.person_id)).all())
+    assert of["bob.stone@home.example"] == of["bob@work.example"]
+    assert of["b.assistant@work.example"] != of["bob@work.example"]  # "Bob Stone" from an address that is not his
+    (merge,) = [e for e in identity.history(engine) if e["kind"] == "merge"]
+    assert sorted(merge["addresses"]) in (["bob.stone@home.example"], ["bob@work.example"])
+    assert merge["reason"].startswith("same full name 'Bob Stone' used as sender from each address (")
+    assert "bob@work.example: 3" in merge["reason"] and "bob.stone@home.example: 1" in merge["reason"]
+    assert not merge["by_user"]
+    identity.undo_event(engine, merge["id"], now)
+    _import(db_url, now, full=True)  # an undone merge stays undone
+    with engine.connect() as conn:
+        of = dict(conn.execute(select(addresses.c.email, addresses.c.person_id)).all())
+    assert of["bob.stone@home.example"] != of["bob@work.example"]

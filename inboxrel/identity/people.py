@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, select, update
 
 from inboxrel.clock import to_db
 from inboxrel.errors import AmbiguousError, NotFoundError, UsageError
-from inboxrel.identity.names import normalize_name
+from inboxrel.identity.names import address_fits, normalize_name, split_name
 from inboxrel.models import (
     addresses,
     identity_events,
@@ -51,18 +51,25 @@ def merge_people_automatically(engine, now: datetime) -> int:
         me_pids = {r.id for r in conn.execute(select(people.c.id).where(people.c.is_me.is_(True)))}
         info = {r.id: r for r in conn.execute(select(addresses.c.id, addresses.c.email, addresses.c.person_id,
                                                      addresses.c.automated))}
-        # 1. the same full display name used by the sender from several addresses
+        # 1. the same full display name used by the sender from several addresses, each of which fits the
+        # name (an assistant writing as her boss from her own address is not him)
         names: dict[str, Counter] = defaultdict(Counter)
-        for r in conn.execute(select(participants.c.address_id, participants.c.name)
-                              .where(participants.c.role == "from", participants.c.name.is_not(None))):
+        shown: dict[str, str] = {}
+        for r in conn.execute(select(participants.c.address_id, participants.c.name, func.count().label("n"))
+                              .where(participants.c.role == "from", participants.c.name.is_not(None))
+                              .group_by(participants.c.address_id, participants.c.name)):
             norm = normalize_name(r.name)
-            if norm:
-                names[norm][r.address_id] += 1
+            pn = split_name(r.name) if norm else None
+            if norm and info[r.address_id].automated is None \
+                    and (pn is None or address_fits(info[r.address_id].email, pn) is not None):
+                names[norm][r.address_id] += r.n
+                shown.setdefault(norm, r.name)
         groups = []
         for norm, counter in names.items():
-            ids = [a for a in counter if info[a].automated is None]
-            if len(ids) > 1:
-                groups.append((f"same name {norm!r} used as sender from each address", ids))
+            if len(counter) > 1:
+                each = ", ".join(f"{info[a].email}: {n}" for a, n in sorted(counter.items(), key=lambda x: -x[1]))
+                groups.append((f"same full name {shown[norm]!r} used as sender from each address ({each} "
+                               f"messages), each address fitting the name", list(counter)))
         # 2. Reply-To naming another personal address of the sender (not a list)
         rt = conn.execute(
             select(messages.c.from_address_id, participants.c.address_id)
