@@ -1,12 +1,22 @@
-"""Benchmark the local import: Enron practice users and a generated 100,000-message Maildir, beside notmuch.
+"""Benchmark the local import beside `notmuch new` on the same files: Enron practice users and generated mailboxes.
 
-Prints messages per second, peak RSS and database size for a first import into SQLite (headers, bodies,
-people and threads; `--no-signals`, with a second Enron run that extracts conversation evidence too), the wall time of
-a no-change re-import of a 10,000-file mailbox (process start included), and `notmuch new` on the same
-data in the same run.
+For each mailbox, a first import into a fresh SQLite store (`--no-signals`; for Enron also with the
+conversation evidence), each command a child process timed with its start-up, with its CPU per message
+and the peak RSS of its whole process tree (the writer and its parse workers, sampled from /proc), and
+the 1-minute load average when it started. Mailboxes:
 
-    python bench/bench_import.py                 # everything (about 3 minutes)
-    python bench/bench_import.py --messages 20000 --skip-notmuch
+- Enron allen-p and heard-m (real mail, half of it copies);
+- the project's generator (`inboxrel.demo.generate_maildir`) at each size of ``--sizes``;
+- "replies first" at each size: 40% of the messages answer an earlier one with In-Reply-To only, and are
+  read before their parents (Sent before INBOX, newest first), so threads merge as real ones do.
+
+Then ten new messages are added to the biggest replies-first mailbox and imported into its store (what a
+nightly run costs), and an unchanged 10,000-file mailbox is re-imported. With ``--before DIR`` (a checkout
+of an older inboxrel, e.g. `git worktree add /tmp/old HEAD~3`) every inboxrel row is also run with that
+code, interleaved, so before and after meet the same machine load.
+
+    python bench/bench_import.py                            # Enron, 10k and 100k (several minutes)
+    python bench/bench_import.py --sizes 10000 --skip-notmuch --before /tmp/old
 """
 
 from __future__ import annotations
@@ -14,38 +24,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from benchkit import compile_package
+from benchkit import compile_package, run_tree, write_reply_mailbox
 
 ROOT = Path(__file__).resolve().parents[1]
 ENRON = ROOT.parent / "shared" / "data" / "enron"
 
 
-def run_import(db: Path, path: Path, account: str, extra=()) -> dict:
-    """Run `inboxrel import` in a child process; return wall seconds, the summary and the child's peak RSS."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_import(code: str | None, db: Path, path: Path, account: str, extra=()) -> dict:
+    """`inboxrel import` in a child process (``code``: another checkout to run instead of this one)."""
     cmd = [sys.executable, "-m", "inboxrel", "--db", f"sqlite:///{db}", "import", str(path), "--account", account,
            "--format", "json", *extra]
-    t = time.perf_counter()
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"wall": wall, "summary": json.loads(out.stdout), "rss_mb": max(rss, before) / 1024}
+    env = dict(os.environ, PYTHONPATH=code) if code else None
+    r = run_tree(cmd, env)
+    r["summary"] = json.loads(r["stdout"])
+    return r
 
 
 def count_files(path: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(path))
 
 
-def notmuch_new(path: Path, work: Path) -> float | None:
-    """Time `notmuch new` over a copy of ``path`` (notmuch writes its index inside the mail root)."""
+def notmuch_new(path: Path, work: Path) -> dict | None:
+    """`notmuch new` over a copy of ``path`` (notmuch writes its index inside the mail root)."""
     if not shutil.which("notmuch"):
         return None
     root = work / "notmuch-mail"
@@ -55,80 +61,110 @@ def notmuch_new(path: Path, work: Path) -> float | None:
     cfg = work / "notmuch-config"
     cfg.write_text(f"[database]\npath={root}\n[user]\nname=Bench\nprimary_email=bench@example.com\n"
                    "[new]\ntags=new\n[search]\nexclude_tags=\n[maildir]\nsynchronize_flags=false\n")
-    env = dict(os.environ, NOTMUCH_CONFIG=str(cfg))
-    t = time.perf_counter()
-    subprocess.run(["notmuch", "new", "--quiet"], check=True, env=env, capture_output=True)
-    return time.perf_counter() - t
+    r = run_tree(["notmuch", "new", "--quiet"], dict(os.environ, NOTMUCH_CONFIG=str(cfg)))
+    shutil.rmtree(root, ignore_errors=True)
+    return r
 
 
-def line(label: str, n: int, r: dict, db: Path) -> None:
+HEADER = (f"{'run':<40} {'files':>7} {'wall s':>7} {'msg/s':>7} {'CPU ms/msg':>10} {'tree MB':>8} "
+          f"{'load':>5}  notes")
+
+
+def row(label: str, n: int, r: dict, note: str = "") -> None:
+    print(f"{label:<40} {n:>7} {r['wall']:7.2f} {n / r['wall']:7.0f} {1000 * r['cpu'] / max(n, 1):10.3f} "
+          f"{r['tree_mb']:8.0f} {r['load']:5.1f}  {note}", flush=True)
+
+
+def summary_note(r: dict) -> str:
     s = r["summary"]
-    print(f"{label:<28} {n:>7} files {r['wall']:7.2f} s {n / r['wall']:8.0f} msg/s  "
-          f"imported {s['imported']:>6}  dupes {s['duplicates']:>5}  quarantined {s['quarantined']:>3}  "
-          f"peak RSS {r['rss_mb']:6.0f} MB  db {db.stat().st_size / 1e6:6.1f} MB")
+    return f"imported {s['imported']}, dupes {s['duplicates']}, quarantined {s['quarantined']}"
+
+
+def compare(label: str, path: Path, n: int, variants: dict, work: Path, run: int, notmuch: bool,
+            extra=("--no-signals",)) -> dict:
+    """One first import per variant (alternating their order by run) and notmuch, all on ``path``."""
+    stores = {}
+    order = list(variants.items())
+    if run % 2:
+        order.reverse()
+    for name, code in order:
+        db = work / f"{label}-{name}-{run}.db".replace(" ", "_")
+        r = run_import(code, db, path, "bench", extra)
+        row(f"{label} [{name}]", n, r, f"{summary_note(r)}; store {db.stat().st_size / 1e6:.0f} MB")
+        stores[name] = (db, r)
+    if notmuch:
+        r = notmuch_new(path, work)
+        if r:
+            rates = ", ".join(f"{name} {(n / s[1]['wall']) / (n / r['wall']):.2f}x" for name, s in stores.items())
+            row(f"{label} [notmuch new]", n, r, f"inboxrel/notmuch: {rates}")
+    return stores
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--messages", type=int, default=100_000, help="size of the generated Maildir")
+    ap.add_argument("--sizes", default="10000,100000", help="sizes of the generated mailboxes (comma-separated)")
+    ap.add_argument("--runs", type=int, default=1, help="runs of each first import")
+    ap.add_argument("--before", help="an older checkout of inboxrel to run beside this one")
     ap.add_argument("--skip-notmuch", action="store_true")
+    ap.add_argument("--skip-enron", action="store_true")
     args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     compile_package()
+    variants: dict[str, str | None] = {"this": None}
+    if args.before:
+        before = str(Path(args.before).resolve())
+        subprocess.run([sys.executable, "-m", "compileall", "-q", before + "/inboxrel"], check=True,
+                       stdout=subprocess.DEVNULL)
+        variants["before"] = before
+    notmuch = not args.skip_notmuch
     from inboxrel.demo import generate_maildir
 
     work = Path(tempfile.mkdtemp(prefix="irbench"))
     try:
-        print(f"# inboxrel import benchmark ({os.cpu_count()} cores)")
-        if ENRON.is_dir():
+        print(f"# inboxrel import benchmark ({os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start)")
+        print(HEADER)
+        if not args.skip_enron and ENRON.is_dir():
             enron = work / "enron"
             enron.mkdir()
             for user in ("allen-p", "heard-m"):
                 shutil.copytree(ENRON / user / "maildir", enron / user)
-            db = work / "enron.db"
-            total_n, total_t = 0, 0.0
-            for user in ("allen-p", "heard-m"):
-                n = count_files(enron / user)
-                r = run_import(db, enron / user, user, ["--no-signals"])
-                line(f"enron {user} (first import)", n, r, db)
-                total_n += n
-                total_t += r["wall"]
-            print(f"{'enron both users':<28} {total_n:>7} files {total_t:7.2f} s {total_n / total_t:8.0f} msg/s")
-            # the same import with conversation evidence extracted from every body (issue 4's signals)
-            db2, t_sig = work / "enron-signals.db", 0.0
-            for user in ("allen-p", "heard-m"):
-                r = run_import(db2, enron / user, user)
-                t_sig += r["wall"]
-            print(f"{'enron both, with signals':<28} {total_n:>7} files {t_sig:7.2f} s {total_n / t_sig:8.0f} msg/s"
-                  f"  peak RSS {r['rss_mb']:6.0f} MB")
-            if not args.skip_notmuch:
-                t = notmuch_new(enron, work)
-                if t:
-                    print(f"{'notmuch new (same files)':<28} {total_n:>7} files {t:7.2f} s {total_n / t:8.0f} msg/s"
-                          f"   ratio inboxrel/notmuch {(total_n / total_t) / (total_n / t):.2f}x")
+            n = count_files(enron)
+            for run in range(args.runs):
+                compare("enron allen-p + heard-m", enron, n, variants, work, run, notmuch)
+                compare("enron, with evidence", enron, n, variants, work, run, False, ())
 
-        gen = work / "generated"
-        t = time.perf_counter()
-        generate_maildir(gen, args.messages, seed=1)
-        print(f"(generated {args.messages} messages in {time.perf_counter() - t:.1f} s)")
-        db = work / "gen.db"
-        n = count_files(gen)
-        r = run_import(db, gen, "generated", ["--no-signals"])
-        line(f"generated {args.messages} (first)", n, r, db)
-        if not args.skip_notmuch:
-            t = notmuch_new(gen, work)
-            if t:
-                print(f"{'notmuch new (same files)':<28} {n:>7} files {t:7.2f} s {n / t:8.0f} msg/s"
-                      f"   ratio inboxrel/notmuch {(n / r['wall']) / (n / t):.2f}x")
+        last = None
+        for size in sizes:
+            gen = work / f"generated-{size}"
+            generate_maildir(gen, size, seed=1)
+            replies = work / f"replies-{size}"
+            write_reply_mailbox(replies, size)
+            for run in range(args.runs):
+                compare(f"generated {size}", gen, count_files(gen), variants, work, run, notmuch)
+                last = (replies, compare(f"replies first {size}", replies, count_files(replies), variants,
+                                         work, run, notmuch))
+            shutil.rmtree(gen, ignore_errors=True)
+
+        if last is not None:  # ten new messages into the biggest store: what a nightly run costs
+            replies, stores = last
+            cur = replies / "cur"
+            for i in range(10):
+                (cur / f"0000000001.new{i}.bench:2,").write_bytes(
+                    f"Message-ID: <new{i}@bench.example>\nDate: Mon, 01 Jan 2035 10:0{i}:00 +0000\n"
+                    f"From: late{i}@corp.example\nTo: me@home.example\nSubject: new {i}\n\nhello {i}\n".encode())
+            for name, (db, _) in stores.items():
+                r = run_import(variants[name], db, replies, "bench", ["--no-signals"])
+                row(f"10 new into the {count_files(replies) - 10} store [{name}]", 10, r, summary_note(r))
 
         small = work / "small"
         generate_maildir(small, 10_000, seed=2)
-        db = work / "small.db"
-        run_import(db, small, "small", ["--no-signals"])
-        walls = []
-        for _ in range(5):
-            walls.append(run_import(db, small, "small")["wall"])
-        print(f"{'re-import unchanged 10k':<28} {count_files(small):>7} files  best {min(walls):.3f} s, "
-              f"median {sorted(walls)[2]:.3f} s (wall, process start included)")
+        for name, code in variants.items():
+            db = work / f"small-{name}.db"
+            run_import(code, db, small, "small", ["--no-signals"])
+            walls = sorted(run_import(code, db, small, "small")["wall"] for _ in range(5))
+            print(f"{'re-import unchanged 10k [' + name + ']':<40} {count_files(small):>7} files  best "
+                  f"{walls[0]:.3f} s, median {walls[2]:.3f} s (wall, process start included)", flush=True)
+        print(f"# load average at the end {os.getloadavg()[0]:.1f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import getaddresses
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from inboxrel import identity
 from inboxrel.clock import to_db
-from inboxrel.models import folders
+from inboxrel.models import folders, locations
 from inboxrel.pipelines.local import LocalFolder, count_items, discover_folders, is_sent_name, iter_items
 from inboxrel.pipelines.memory import bulk_collection
 from inboxrel.pipelines.parse import normalize_address, parse_raw_items
@@ -187,7 +187,7 @@ def import_path(
 
     first_new = identity.first_new_message_id(engine)
     writer = MailWriter(engine, account_id, now=now, store_bodies=store_bodies)
-    pending = sum(count_items(f) or POOL_MIN for f, _, unchanged in plan if not unchanged)
+    pending = _expected_new(engine, stored, [f for f, _, unchanged in plan if not unchanged], full)
     with bulk_indexes(engine), ParserPool(enabled=pending >= POOL_MIN, signals=signals, region=region) as pool:
         for f, state, unchanged in plan:
             fs = FolderSummary(name=f.name, kind=kinds[f.name])
@@ -211,6 +211,26 @@ def import_path(
     summary.discovered = sorted(set(summary.discovered) & set(summary.me))  # a sampled sender may be a delegate
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _expected_new(engine, stored: dict, changed: list[LocalFolder], full: bool) -> int:
+    """About how many files the changed folders hold that the store has not seen: what decides whether
+    parse workers are worth starting (ten new files in a folder of 100,000 are parsed in this process)."""
+    located: dict[int, int] = {}
+    ids = [stored[f.name].id for f in changed if f.name in stored]
+    if ids and not full:
+        with engine.connect() as conn:
+            located = dict(conn.execute(select(locations.c.folder_id, func.count()).where(
+                locations.c.folder_id.in_(ids)).group_by(locations.c.folder_id)).all())
+    total = 0
+    for f in changed:
+        n = count_items(f)
+        if n is None:  # an mbox: unknown without reading it
+            n = POOL_MIN
+        elif f.name in stored:
+            n -= located.get(stored[f.name].id, 0)
+        total += max(n, 0)
+    return total
 
 
 def _import_folder(writer, folder_id, folder, state, known, fs, now, pool, progress, after_batch) -> None:
@@ -247,10 +267,12 @@ def save_resilient(writer: MailWriter, folder_id: int, batch: list[Item], state_
     One bad message must never stop a run: a value the database cannot hold (an over-long header, a
     control character PostgreSQL refuses) costs that message, not the batch.
     """
-    from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, StatementError
+    from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError, StatementError
 
     try:
         return writer.save_batch(folder_id, batch, state_values, after)
+    except OperationalError:
+        raise  # a full disk, a read-only or damaged store: the machine's fault, never a message's
     except (DataError, IntegrityError, ProgrammingError, StatementError, UnicodeError, ValueError):
         pass
     total = BatchResult()
@@ -258,6 +280,8 @@ def save_resilient(writer: MailWriter, folder_id: int, batch: list[Item], state_
         last = state_values if i == len(batch) - 1 else None
         try:
             res = writer.save_batch(folder_id, [item], last, after)
+        except OperationalError:
+            raise
         except (DataError, IntegrityError, ProgrammingError, StatementError, UnicodeError, ValueError) as exc:
             reason = f"cannot be stored: {type(getattr(exc, 'orig', None) or exc).__name__}: " \
                      f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:200]}"

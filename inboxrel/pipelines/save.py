@@ -221,30 +221,40 @@ def my_addresses(conn, account_id: int | None = None) -> set[str]:
     return {r.email for r in conn.execute(q)}
 
 
+LOOKUP_CHUNK = 500  # values per IN (...) when a batch looks its keys up in the store's indexes
+ADDRESS_CACHE = 50_000  # addresses kept between batches (the frequent correspondents); cleared past this
+
+
+def lookup(conn, column, values: Iterable, *extra) -> list:
+    """Rows of ``column``'s table whose ``column`` is one of ``values``, through its index, in chunks.
+
+    ``extra`` are the other columns to return; each row is (value, *extra).
+    """
+    values = sorted({v for v in values if v is not None})
+    rows: list = []
+    for i in range(0, len(values), LOOKUP_CHUNK):
+        rows += conn.execute(select(column, *extra).where(column.in_(values[i:i + LOOKUP_CHUNK]))).all()
+    return rows
+
+
 class MailWriter:
-    """Writes one account's parsed messages; caches ids so a batch costs a few ``executemany`` calls."""
+    """Writes one account's parsed messages, a batch in a few queries and ``executemany`` calls.
+
+    Nothing of the store is mirrored in memory: each batch looks up its Message-IDs, fingerprints, thread
+    keys and addresses in the store's indexes (a query per kind and 500 values), so the writer's memory
+    does not grow with the store, and adding ten messages to a big store costs what ten messages cost.
+    Between batches it keeps only a bounded cache of addresses; a batch that fails takes back what it
+    added to that cache (its undo list) as the transaction rolls back.
+    """
 
     def __init__(self, engine, account_id: int, *, now: datetime, store_bodies: bool = True):
         self.engine = engine
         self.account_id = account_id
         self.now = now
         self.store_bodies = store_bodies
-        self.touched_threads: set[int] = set()
-        self._loaded = False
-
-    # -- caches -------------------------------------------------------------------------------------
-    def _load(self, conn) -> None:
-        self.me = my_addresses(conn)
-        self.addr = {r.email: r.id for r in conn.execute(select(addresses.c.email, addresses.c.id))}
-        self.by_msgid = {}
-        self.by_fp = {}
-        for r in conn.execute(select(messages.c.id, messages.c.message_id, messages.c.fingerprint)):
-            if r.message_id:
-                self.by_msgid[r.message_id] = r.id
-            self.by_fp[r.fingerprint] = r.id
-        self.tkeys = {r.key: r.thread_id for r in conn.execute(select(thread_keys.c.key, thread_keys.c.thread_id))}
-        self.tlast = {r.id: as_utc(r.last_at) for r in conn.execute(select(threads.c.id, threads.c.last_at))}
-        self._loaded = True
+        self.me: set[str] | None = None
+        self.addr: dict[str, int] = {}  # bounded cache: email -> addresses.id
+        self._added: list[str] = []  # the batch's undo list: emails it put into ``addr``
 
     def known_keys(self, folder_id: int) -> set[str]:
         with self.engine.connect() as conn:
@@ -273,32 +283,35 @@ class MailWriter:
             return self._save_batch(folder_id, items, folder_state, None)
 
     def _save_batch(self, folder_id: int, items: list[Item], folder_state: dict | None, after) -> BatchResult:
+        self._added = []
         try:
             with self.engine.begin() as conn:
-                if not self._loaded:
-                    self._load(conn)
-                snapshot = (dict(self.addr), dict(self.by_msgid), dict(self.by_fp), dict(self.tkeys),
-                            dict(self.tlast))
-                try:
-                    result = self._save(conn, folder_id, items)
-                    if folder_state:
-                        conn.execute(update(folders).where(folders.c.id == folder_id).values(**folder_state))
-                    if after is not None and result.saved:
-                        try:
-                            after(conn, result.saved)
-                        except Exception as exc:
-                            raise _AfterFailed(len(result.saved)) from exc
-                except BaseException:
-                    (self.addr, self.by_msgid, self.by_fp, self.tkeys, self.tlast) = snapshot
-                    raise
+                if self.me is None:
+                    self.me = my_addresses(conn)
+                result = self._save(conn, folder_id, items)
+                if folder_state:
+                    conn.execute(update(folders).where(folders.c.id == folder_id).values(**folder_state))
+                if after is not None and result.saved:
+                    try:
+                        after(conn, result.saved)
+                    except Exception as exc:
+                        raise _AfterFailed(len(result.saved)) from exc
             return result
         except BaseException:
-            self._loaded = False  # the cache may hold rows of the rolled-back batch's threads
+            for email in self._added:  # their rows were rolled back with the batch
+                self.addr.pop(email, None)
             raise
+        finally:
+            self._added = []
 
     def _save(self, conn, folder_id: int, items: list[Item]) -> BatchResult:
         res = BatchResult()
         now_db = to_db(self.now)
+        parsed = [item.parsed for item in items if item.parsed is not None]
+        by_msgid: dict[str, int] = {}
+        for value, mid in lookup(conn, messages.c.message_id, (p.message_id for p in parsed), messages.c.id):
+            by_msgid[value] = min(mid, by_msgid.get(value, mid))
+        by_fp = dict(lookup(conn, messages.c.fingerprint, (p.fingerprint for p in parsed), messages.c.id))
         q_rows, loc_rows, new_items = [], [], []
         batch_fp: dict[str, ParsedMessage] = {}
         batch_mid: dict[str, ParsedMessage] = {}
@@ -311,7 +324,7 @@ class MailWriter:
                                "reason": item.error or "unknown", "created_at": now_db})
                 continue
             p = item.parsed
-            existing = (self.by_msgid.get(p.message_id) if p.message_id else None) or self.by_fp.get(p.fingerprint)
+            existing = (by_msgid.get(p.message_id) if p.message_id else None) or by_fp.get(p.fingerprint)
             if existing is None:
                 existing = (batch_mid.get(p.message_id) if p.message_id else None) or batch_fp.get(p.fingerprint)
             if existing is not None:
@@ -334,25 +347,22 @@ class MailWriter:
             res.quarantined = len(q_rows)
         ids: dict[int, int] = {}
         if new_items:
-            self._save_addresses(conn, [p for _, p in new_items])
+            addr = self._save_addresses(conn, [p for _, p in new_items])
             for (_item, p), mid in zip(new_items, allocate_ids(conn, messages, len(new_items))):
                 ids[id(p)] = mid
             assign = self._thread(conn, [(ids[id(p)], p) for _, p in new_items])
             insert_rows(conn, messages, MESSAGE_COLUMNS,
-                        [self._message_row(p, ids[id(p)], assign[ids[id(p)]], now_db) for _, p in new_items])
+                        [self._message_row(p, ids[id(p)], assign[ids[id(p)]], addr, now_db) for _, p in new_items])
             part_rows = []
             for (_item, p) in new_items:
                 mid = ids[id(p)]
-                if p.message_id:
-                    self.by_msgid[p.message_id] = mid
-                self.by_fp[p.fingerprint] = mid
                 res.saved.append((mid, p))
                 seen = set()
                 for role, name, email in role_pairs(p):
                     if (email, role) in seen:
                         continue
                     seen.add((email, role))
-                    part_rows.append((mid, self.addr[email], role, name or None))
+                    part_rows.append((mid, addr[email], role, name or None))
             insert_rows(conn, participants, ("message_id", "address_id", "role", "name"), part_rows)
             refresh_threads(conn, set(assign.values()))
             res.new = len(new_items)
@@ -367,100 +377,118 @@ class MailWriter:
             fast_insert(conn, locations, list(fresh_locs.values()))
         return res
 
-    def _save_addresses(self, conn, parsed: list[ParsedMessage]) -> None:
+    def _save_addresses(self, conn, parsed: list[ParsedMessage]) -> dict[str, int]:
+        """{email: addresses.id} for every participant of ``parsed``, creating the addresses not yet stored."""
         names: dict[str, str] = {}
         for p in parsed:
             for _role, name, email in role_pairs(p):
-                if email not in self.addr and (email not in names or (name and not names[email])):
+                if email not in names or (name and not names[email]):
                     names[email] = name
-        if not names:
-            return
-        now_db = to_db(self.now)
-        emails = list(names)
-        pids = allocate_ids(conn, people, len(emails))
-        aids = allocate_ids(conn, addresses, len(emails))
-        fast_insert(conn, people, [{"id": pid, "name": names[e] or None, "created_at": now_db,
-                                    "automated": classify_sender(e), "is_me": False}
-                                   for e, pid in zip(emails, pids)])
-        # people.primary_address_id is set by identity.refresh_people once the import settles
-        fast_insert(conn, addresses, [{"id": aid, "email": e, "name": names[e] or None, "person_id": pid,
-                                       "automated": classify_sender(e)} for e, pid, aid in zip(emails, pids, aids)])
-        for e, aid in zip(emails, aids):
-            self.addr[e] = aid
+        out = {e: self.addr[e] for e in names if e in self.addr}
+        missing = [e for e in names if e not in out]
+        if len(self.addr) + len(missing) > ADDRESS_CACHE:
+            self.addr.clear()  # bounded: the next batches fill it again with who writes now
+            self._added = []
+        for email, aid in lookup(conn, addresses.c.email, missing, addresses.c.id):
+            out[email] = self.addr[email] = aid
+        emails = [e for e in missing if e not in out]
+        if emails:
+            now_db = to_db(self.now)
+            pids = allocate_ids(conn, people, len(emails))
+            aids = allocate_ids(conn, addresses, len(emails))
+            fast_insert(conn, people, [{"id": pid, "name": names[e] or None, "created_at": now_db,
+                                        "automated": classify_sender(e), "is_me": False}
+                                       for e, pid in zip(emails, pids)])
+            # people.primary_address_id is set by identity.refresh_people once the import settles
+            fast_insert(conn, addresses, [{"id": aid, "email": e, "name": names[e] or None, "person_id": pid,
+                                           "automated": classify_sender(e)} for e, pid, aid in zip(emails, pids, aids)])
+            for e, aid in zip(emails, aids):
+                out[e] = self.addr[e] = aid
+                self._added.append(e)
+        return out
 
-    def _message_row(self, p: ParsedMessage, mid: int, thread_id: int, now_db) -> tuple:
+    def _message_row(self, p: ParsedMessage, mid: int, thread_id: int, addr: dict[str, int], now_db) -> tuple:
         """The values of :data:`MESSAGE_COLUMNS` for a new message."""
         sender = p.from_[1] if p.from_ else None
         recipients = {a for _, a in p.to + p.cc + p.bcc}
         return (mid, thread_id, self.account_id, p.message_id, p.fingerprint, to_db(p.date), p.tz_offset,
-                p.subject, p.subject_norm, self.addr[sender] if sender else None,
-                direction_of(sender, recipients, self.me), p.automated, len(recipients), p.in_reply_to,
+                p.subject, p.subject_norm, addr[sender] if sender else None,
+                direction_of(sender, recipients, self.me or set()), p.automated, len(recipients), p.in_reply_to,
                 " ".join(p.references) or None, p.size, p.body if self.store_bodies else None, p.body_hash,
                 p.body is not None, bool(p.calendars), None, now_db)
 
     # -- threads (JWZ over Message-IDs, subject fallback) ---------------------------------------------
     def _thread(self, conn, new: list[tuple[int, ParsedMessage]]) -> dict[int, int]:
-        """Place each new message in a thread; return {message id: thread id}."""
+        """Place each new message in a thread; return {message id: thread id}.
+
+        The batch's thread keys are looked up in ``thread_keys`` first. Two threads that a message joins
+        merge: the batch records which thread became which (``merged_into``, followed to the end by
+        ``find``) instead of rewriting every key it holds, and the store moves the old thread's messages
+        and keys by its indexed ``thread_id`` columns, so a merge costs the size of the merged thread.
+        """
+        order = sorted(new, key=lambda x: (x[1].date is None, x[1].date or datetime.min))
+        keys_of: dict[int, tuple[list[str], str | None]] = {}
+        wanted: set[str] = set()
+        for mid, p in order:
+            ids = ([p.message_id] if p.message_id else []) + p.references + ([p.in_reply_to] if p.in_reply_to else [])
+            skey = "s:" + p.subject_norm[:900] if len(p.subject_norm) >= 3 else None
+            keys_of[mid] = (ids, skey)
+            wanted.update(ids)
+            if skey:
+                wanted.add(skey)
+        tkeys: dict[str, int] = dict(lookup(conn, thread_keys.c.key, wanted, thread_keys.c.thread_id))
+        stored = set(tkeys)  # keys that have a row already: updated, not inserted
+        tlast: dict[int, datetime | None] = {
+            tid: as_utc(last) for tid, last in lookup(conn, threads.c.id, set(tkeys.values()), threads.c.last_at)}
+        merged_into: dict[int, int] = {}
+
+        def find(t: int) -> int:
+            while t in merged_into:
+                t = merged_into[t]
+            return t
+
         assign: dict[int, int] = {}
         new_threads: list[int] = []
         spare_ids = iter(allocate_ids(conn, threads, len(new)))  # at most one new thread per message
-        stored: set[str] = set()
         key_rows: dict[str, int] = {}
         merges: list[tuple[int, int]] = []
-        for mid, p in sorted(new, key=lambda x: (x[1].date is None, x[1].date or datetime.min)):
-            ids = [k for k in ([p.message_id] if p.message_id else []) + p.references +
-                   ([p.in_reply_to] if p.in_reply_to else [])]
-            found = sorted({self.tkeys[k] for k in ids if k in self.tkeys})
+        for mid, p in order:
+            ids, skey = keys_of[mid]
+            found = sorted({find(tkeys[k]) for k in ids if k in tkeys})
             tid = found[0] if found else None
             for other in found[1:]:
                 merges.append((other, tid))
-                self._merge_in_cache(other, tid)
-                for m, t in assign.items():  # earlier messages of this batch already placed in ``other``
-                    if t == other:
-                        assign[m] = tid
-                for k, t in key_rows.items():
-                    if t == other:
-                        key_rows[k] = tid
-            skey = "s:" + p.subject_norm[:900] if len(p.subject_norm) >= 3 else None
-            if tid is None and skey and skey in self.tkeys:
-                cand = self.tkeys[skey]
-                last = self.tlast.get(cand)
+                merged_into[other] = tid
+                last_old, last_keep = tlast.pop(other, None), tlast.get(tid)
+                if last_old and (last_keep is None or last_old > last_keep):
+                    tlast[tid] = last_old
+            if tid is None and skey and skey in tkeys:
+                cand = find(tkeys[skey])
+                last = tlast.get(cand)
                 if p.date is None or last is None or abs(p.date - last) <= SUBJECT_WINDOW:
                     tid = cand
             if tid is None:
                 tid = next(spare_ids)
                 new_threads.append(tid)
-                self.tlast[tid] = p.date
-            elif p.date and (self.tlast.get(tid) is None or p.date > self.tlast[tid]):
-                self.tlast[tid] = p.date
+                tlast[tid] = p.date
+            elif p.date and (tlast.get(tid) is None or p.date > tlast[tid]):
+                tlast[tid] = p.date
             assign[mid] = tid
             for k in ids + ([skey] if skey else []):
-                if self.tkeys.get(k) != tid:
-                    if k in self.tkeys and k not in key_rows:
-                        stored.add(k)  # the cache mirrors thread_keys: this key has a row already
-                    self.tkeys[k] = tid
+                if k not in tkeys or find(tkeys[k]) != tid:
+                    tkeys[k] = tid
                     key_rows[k] = tid
-        merged = {o for o, _ in merges}
+        merged = set(merged_into)
         insert_rows(conn, threads, ("id", "message_count", "sent_count", "received_count"),
                     [(t, 0, 0, 0) for t in new_threads if t not in merged])
         for old, keep in merges:
             conn.execute(update(messages).where(messages.c.thread_id == old).values(thread_id=keep))
             conn.execute(update(thread_keys).where(thread_keys.c.thread_id == old).values(thread_id=keep))
             conn.execute(delete(threads).where(threads.c.id == old))
-            self.touched_threads.discard(old)
-            self.touched_threads.add(keep)
+        key_rows = {k: find(t) for k, t in key_rows.items()}
         insert_rows(conn, thread_keys, ("key", "thread_id"), [kt for kt in key_rows.items() if kt[0] not in stored])
         update_rows(conn, thread_keys, ("thread_id",), [(t, k) for k, t in key_rows.items() if k in stored], key="key")
-        self.touched_threads |= set(assign.values())
-        return assign
-
-    def _merge_in_cache(self, old: int, keep: int) -> None:
-        for k, t in list(self.tkeys.items()):
-            if t == old:
-                self.tkeys[k] = keep
-        last_old, last_keep = self.tlast.pop(old, None), self.tlast.get(keep)
-        if last_old and (last_keep is None or last_old > last_keep):
-            self.tlast[keep] = last_old
+        return {m: find(t) for m, t in assign.items()}
 
 
 def direction_of(sender: str | None, recipients: set[str], me: set[str]) -> str:
