@@ -78,6 +78,54 @@ class AccountConfig:
         return out
 
 
+# -- [[calendars]]: CalDAV calendars read by `inboxrel calendar sync` and `inboxrel ingest` ---------------
+# name and url are required; the secret options are those of an IMAP account (the secret itself is never
+# in the file); past_days/future_days bound the window recurring events are expanded in.
+CALENDAR_KEYS = {"name", "url", "username", "password_env", "password_command", "keyring",
+                 "oauth2_token_command", "ca_file", "timeout", "past_days", "future_days"}
+
+
+@dataclass
+class CalendarConfig:
+    """One CalDAV calendar as written in a ``[[calendars]]`` table."""
+
+    name: str
+    url: str
+    username: str | None = None
+    password_env: str | None = None
+    password_command: str | None = None
+    keyring: bool = False
+    oauth2_token_command: str | None = None
+    ca_file: str | None = None
+    timeout: int = 60
+    past_days: int = 365
+    future_days: int = 31
+
+    def to_toml(self) -> dict[str, Any]:
+        defaults = CalendarConfig(name="", url="")
+        return {k: getattr(self, k) for k in sorted(CALENDAR_KEYS)
+                if k in ("name", "url") or getattr(self, k) not in (None, False, getattr(defaults, k))}
+
+
+def calendars_from(raw: dict[str, Any], path: Path) -> dict[str, CalendarConfig]:
+    """The ``[[calendars]]`` tables of a config, by name; a bad one is a :class:`ConfigError`."""
+    tables = raw.get("calendars", [])
+    if not isinstance(tables, list):
+        raise ConfigError(f"{path}: calendars must be an array of tables ([[calendars]])")
+    out: dict[str, CalendarConfig] = {}
+    for n, table in enumerate(tables, 1):
+        if not isinstance(table, dict) or not table.get("name") or not table.get("url"):
+            raise ConfigError(f"{path}: [[calendars]] number {n} needs a name and a url")
+        bad = set(table) - CALENDAR_KEYS
+        if bad:
+            raise ConfigError(f"{path}: unknown key {sorted(bad)[0]!r} in calendar {table['name']!r}; "
+                              f"allowed: {', '.join(sorted(CALENDAR_KEYS))}")
+        if table["name"] in out:
+            raise ConfigError(f"{path}: two calendars are named {table['name']!r}: rename one")
+        out[table["name"]] = CalendarConfig(**table)
+    return out
+
+
 @dataclass
 class Settings:
     """Everything a library call may need to know about the user's choices."""
@@ -94,6 +142,10 @@ class Settings:
     body_window_days: int = 365
     body_max_bytes: int = 256 * 1024
     raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def calendars(self) -> dict[str, CalendarConfig]:
+        return calendars_from(self.raw, self.config_path)
 
     @property
     def data_dir(self) -> Path:
