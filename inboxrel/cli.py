@@ -148,7 +148,7 @@ def people_merge(app: App, keep, other):
       inboxrel people merge alice@work.com alice@home.org
       inboxrel people undo 12        # take it back
     """
-    from inboxrel.pipelines.identity import merge_people
+    from inboxrel.identity import merge_people
 
     with app.lock():
         out = merge_people(app.engine(), keep, other, app.now)
@@ -165,7 +165,7 @@ def people_split(app: App, address):
     Example:
       inboxrel people split j.smith@othercorp.com
     """
-    from inboxrel.pipelines.identity import split_address
+    from inboxrel.identity import split_address
 
     with app.lock():
         out = split_address(app.engine(), address, app.now)
@@ -177,7 +177,7 @@ def people_split(app: App, address):
 @pass_app
 def people_undo(app: App, event):
     """Undo merge or split number EVENT (see `inboxrel people history`)."""
-    from inboxrel.pipelines.identity import undo_event
+    from inboxrel.identity import undo_event
 
     with app.lock():
         out = undo_event(app.engine(), event, app.now)
@@ -189,7 +189,7 @@ def people_undo(app: App, event):
 @pass_app
 def people_history(app: App, fmt):
     """Every merge and split, automatic or yours, with its evidence."""
-    from inboxrel.pipelines.identity import history
+    from inboxrel.identity import history
     from inboxrel.report.render import render
 
     rows = history(app.engine())

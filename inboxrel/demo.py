@@ -187,7 +187,7 @@ class _Demo:
 
     # -- helpers ------------------------------------------------------------------------------------------
     def _claim(self, p: Person) -> None:
-        from inboxrel.pipelines.identity import normalize_name
+        from inboxrel.identity import normalize_name
 
         self.emails.add(p.email)
         self.names.add(normalize_name(p.name) or p.name.lower())
@@ -275,7 +275,7 @@ class _Demo:
 
     def new_person(self, kind: str, *, org: str | None = None, zone: str | None = None, key: str | None = None,
                    phone: bool = True) -> Person:
-        from inboxrel.pipelines.identity import normalize_name
+        from inboxrel.identity import normalize_name
 
         rng, d = self.rng, self.d
         while True:

@@ -13,8 +13,8 @@ from sqlalchemy import delete, func, insert, select, update
 
 from inboxrel.clock import as_utc, iso, to_db
 from inboxrel.errors import NotFoundError, UsageError
+from inboxrel.identity import resolve_person
 from inboxrel.models import addresses, circle_members, circles, feedback, ignores, interactions, people
-from inboxrel.pipelines.identity import resolve_person
 
 DISMISS_REASONS = ("talked", "not-a-relationship", "seasonal")
 _DOMAIN = re.compile(r"^@?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+)$", re.I)

@@ -114,7 +114,7 @@ def test_merge_split_undo_round_trip(db_url):
     assert emails_of("carol@friends.example") == ["carol@friends.example"]
     history = json.loads(run(db_url, "people", "history", "--format", "json").output)
     assert [h["kind"] for h in history][:1] == ["merge"]  # the automatic merge, with its evidence
-    assert "same name" in history[0]["reason"] or "Reply-To" in history[0]["reason"]
+    assert "same full name" in history[0]["reason"] or "Reply-To" in history[0]["reason"]
 
 
 def test_ambiguous_person_lists_candidates(sqlite_url):

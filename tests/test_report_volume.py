@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from inboxrel.db import open_store
+from inboxrel.identity import merge_people
 from inboxrel.models import person_days, person_totals, summary_state
-from inboxrel.pipelines.identity import merge_people
 from inboxrel.pipelines.importer import import_path
 from inboxrel.report.metrics import compute_metrics
 from inboxrel.report.volume import (

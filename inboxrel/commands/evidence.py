@@ -309,7 +309,7 @@ def evidence_group(ctx, app: App, person, kind, since, fmt):
     with app.engine(create=False).connect() as conn:
         pids = None
         if person:
-            from inboxrel.pipelines.identity import resolve_person
+            from inboxrel.identity import resolve_person
 
             pids = [resolve_person(conn, person)]
         rows = list_evidence(conn, person_ids=pids, kind=kind, since=since_dt, until=app.now)

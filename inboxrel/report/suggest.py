@@ -289,8 +289,8 @@ def _zone(minutes: int) -> str:
 def explain_person(conn, ref: str, now: datetime, policy) -> dict:
     """Every metric, every piece of evidence with its source, and each rule's verdict for one person."""
     from inboxrel.errors import UsageError
+    from inboxrel.identity import resolve_person
     from inboxrel.models import interactions
-    from inboxrel.pipelines.identity import resolve_person
     from inboxrel.report.metrics import compute_metrics
 
     now = as_utc(now)
