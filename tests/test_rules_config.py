@@ -37,7 +37,7 @@ def test_default_policy_is_the_table():
     policy = build_policy()
     assert policy.names == list(DEFAULT_POLICY)
     assert set(DEFAULT_POLICY) == set(BUILTIN)
-    assert [r["action"] for r in policy.table()] == ["suppress"] * 5 + ["suggest"] * 3 + ["boost"]
+    assert [r["action"] for r in policy.table()] == ["suppress"] * 5 + ["suggest"] * 3 + ["boost"] * 2
     assert policy.th.heavy_min_messages == 8 and policy.th.default_cadence_days == 60
 
 
@@ -188,7 +188,7 @@ def test_rules_command_shows_the_policy_in_force(tmp_path):
     assert out.exit_code == 0, out.output
     rows = json.loads(out.output)
     assert [r["name"] for r in rows][-3:] == ["quiet-client", "no-interns", "unanswered-request"]
-    assert rows[-3] == {"order": 9, "name": "quiet-client", "action": "suggest", "priority": 8, "builtin": False,
+    assert rows[-3] == {"order": 10, "name": "quiet-client", "action": "suggest", "priority": 8, "builtin": False,
                         "description": "A client I write to a lot who has gone quiet"}
     text = CliRunner().invoke(cli, ["--config", str(config), "rules"]).output
     assert "quiet-client (yours)" in text and "heavy-email-overdue-call" in text

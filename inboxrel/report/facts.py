@@ -151,6 +151,10 @@ def enrich_facts(conn, now: datetime, th, out: FactsMap, facts: list[PersonFacts
     if not out.threads_loaded:
         _apply_awaiting(conn, now, {pid: out[pid] for pid in named}, th, named if few else None, bulk=True)
     out.feedback.apply(conn, {pid: out[pid] for pid in named}, with_emails)
+    from inboxrel.sources.contacts import occasions_of
+
+    for pid, occasions in occasions_of(conn, named).items():
+        out[pid].occasions = occasions
     for pid in named:
         out[pid]._cadence_loader = out.book
 

@@ -133,6 +133,8 @@ class PersonFacts(MailVolume):
     snoozed_until: datetime | None = None
     dismissed_at: datetime | None = None  # the last `inboxrel dismiss`: the cadence counts from then
     dismissed_reason: str | None = None
+    # birthdays and anniversaries from contact cards: (birthday|anniversary, YYYY-MM-DD or --MM-DD)
+    occasions: list[tuple[str, str]] = field(default_factory=list)
     _cadence: Cadence | None = None
     _cadence_loader: Callable[[PersonFacts], Cadence] | None = None
 

@@ -19,6 +19,7 @@ from inboxrel.rules import (
     heavy_email_overdue_call,
     ignored,
     ignored_domain,
+    occasion,
     planned,
     snoozed,
     unanswered_request,
@@ -27,7 +28,7 @@ from inboxrel.rules.base import Rule, Verdict
 
 BUILTIN: dict[str, Rule] = {m.RULE.name: m.RULE for m in (
     automated, ignored, ignored_domain, snoozed, planned, heavy_email_overdue_call, cooling, awaiting_reply,
-    unanswered_request)}
+    unanswered_request, occasion)}
 
 DEFAULT_POLICY = (
     # rule                        why it is in force
@@ -39,6 +40,7 @@ DEFAULT_POLICY = (
     "heavy-email-overdue-call",   # lots of mail both ways and no real conversation in too long
     "cooling",                    # a long relationship going quiet
     "awaiting-reply",             # they have been waiting for your answer
+    "occasion",                   # their birthday or anniversary is coming: a reason to call
     "unanswered-request",         # they asked to talk: move them up
 )
 
