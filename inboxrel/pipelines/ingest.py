@@ -11,9 +11,10 @@ messages on the server (``folders`` columns). A run:
 3. Flags of known messages: only those changed since the stored HIGHESTMODSEQ (CONDSTORE), else all.
    Expunged messages (QRESYNC ``VANISHED``, or missing from a full flag list, or from ``UID SEARCH`` when
    the count does not add up) stay in the store, their copy marked ``gone``.
-4. New UIDs in batches of 1,000: the header fields, and the body text (up to a size cap) only of messages
-   received (INTERNALDATE) inside the body window whose Message-ID the store does not hold yet, so a body
-   is fetched once. The next batches are fetched in a thread and, for big folders, parsed in a worker
+4. New UIDs in batches of 1,000: the header fields with the first 2 KB of the body text (for the content
+   fingerprint, so copies under other Message-IDs merge as in a local import), and the body text (up to a
+   size cap) only of messages received (INTERNALDATE) inside the body window whose Message-ID the store
+   does not hold yet, so a body is fetched once. The next batches are fetched in a thread and, for big folders, parsed in a worker
    process while this one is saved. Each batch is saved with the folder's new state in one transaction:
    killed at any point, a re-run resumes after the last saved batch and ends with exactly what a clean
    run gives (batches always end at the same UIDs, so even threads and names come out the same).
