@@ -150,3 +150,17 @@ def test_lotus_notes_column_headers_start_a_quoted_block(shared_data):
     body = split_body(raw.split("\n\n", 1)[1])
     assert body.own.split()[:3] == ["That", "is", "fine!"]
     assert "meet" not in body.own
+
+
+@pytest.mark.parametrize("sentence", [
+    "In Houston, we have been receiving the report via email before the fundamentals meeting in Portland.",
+    "Can you guys coordinate to make sure someone listens to this conference call each week.",
+    "I hope your party was a success.",
+])
+def test_group_meetings_and_the_recipients_own_events_are_not_mine(sentence):
+    assert attribute(shape(ME, [MERY]), sentence) == []
+
+
+def test_our_own_meetings_still_count():
+    assert attribute(shape(ME, [MERY]), "Thanks for the lunch meeting yesterday, I enjoyed your presentation.") == [2]
+    assert attribute(shape(ME, [MERY]), "I will see you at the next meeting on Monday.") == [2]

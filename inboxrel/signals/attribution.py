@@ -10,7 +10,9 @@ the author. Then the sentence decides:
 - a named party ("I talked with Ina", "a call from Adam at XTO", "I left a message for Ed") narrows the cue
   to the participants of that name, and when no participant has it, the cue is nobody's here: the other
   party is named only in the body and is never guessed;
-- a pronoun party ("call him", "met with them") is someone else.
+- a pronoun party ("call him", "met with them"), a group meeting ("the budget meeting", a call held every
+  week) and the recipient's own event with no first person ("hope your party was a success") are someone
+  else's conversations.
 
 Pure: a :class:`~inboxrel.signals.shape.MessageShape` and a cue in, the person ids out.
 """
@@ -63,6 +65,8 @@ def attribute(shape: MessageShape, sentence: str, party: str | None = None) -> l
         return []
     if pats["pronoun_party"].search(text) or pats["group_conversation"].search(text):
         return []
+    if pats["your_event"].search(text) and not pats["shared_presence"].search(text):
+        return []  # "I hope your party was a success": the recipient's event
     everyone = [p for p in ([shape.author] if shape.author else []) + shape.to + shape.cc if not p.me]
     # for mail the owner wrote, a named participant anywhere in the headers is a partner
     reachable = everyone if shape.by_owner else cands
