@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from inboxrel.signals import when as when_mod
 from inboxrel.signals.cues.cue import Candidate
+from inboxrel.signals.cues.patterns import lexicon
 from inboxrel.signals.cues.segment import clause_end, clause_start, next_word
 
 
@@ -24,10 +25,6 @@ def local_from_utc(dt: datetime | None, offset_minutes: int | None) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return (dt + timedelta(minutes=offset_minutes or 0)).replace(tzinfo=None)
-
-
-TIME_WORDS = set(when_mod.WEEKDAYS) | set(when_mod.MONTHS) | {"today", "tomorrow", "yesterday", "tonight",
-                                                                "morning", "afternoon", "evening", "night"}
 
 
 class LazyTimes(dict):
@@ -75,11 +72,12 @@ def borrow_time(doc, s, sents_with_trigger, times_by_sent, sent_text, local, bac
 
     With ``back`` ("see you there", "speak then") the cue points at the sentence before, whatever it says.
     """
+    fits = lexicon()["time_fits"]  # "Five o'clock today work for you?"
     for other in (s - 1, s + 1):
         if other not in times_by_sent or other in sents_with_trigger and not (back and other == s - 1):
             continue
         text = sent_text[other].lower()
-        if not (back and other == s - 1) and not (text.rstrip().endswith("?") or re.search(r"\b(works?|suits?|free|available|good for you|ok for you)\b", text)):
+        if not (back and other == s - 1) and not (text.rstrip().endswith("?") or re.search(fits, text)):
             continue
         ts = [t for t in times_by_sent[other] if not t.deadline and t.direction != "past"]
         if ts:

@@ -1,10 +1,16 @@
-"""The pattern data: the span_ruler patterns and the word lists, read from ``signals/patterns/``."""
+"""The pattern data: the span_ruler patterns, the word lists and the family table, from ``signals/patterns/``.
+
+Every word the cue stages reason with is in ``patterns/lexicon.json`` (read by :func:`lexicon`, lists as
+sets); the code holds only punctuation, clitics and the one or two words a single rule names.
+"""
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
 from importlib import resources
+
+from inboxrel.signals import when as when_mod
 
 
 def _read(name: str) -> str:
@@ -16,6 +22,38 @@ def lexicon() -> dict:
     """The word lists of ``patterns/lexicon.json``, lists turned into sets."""
     raw = json.loads(_read("lexicon.json"))
     return {k: (set(v) if isinstance(v, list) else v) for k, v in raw.items() if not k.startswith("_")}
+
+
+@lru_cache(maxsize=1)
+def families() -> dict[str, frozenset[str]]:
+    """The family table of ``lexicon.json`` ("families": family -> traits) read the other way: trait -> families.
+
+    A trait says how the resolver treats a trigger family ("needs_people": the sentence must name the author
+    or the recipient); ``_families`` in the file says what each trait means.
+    """
+    out: dict[str, set[str]] = {}
+    for family, traits in lexicon()["families"].items():
+        for trait in traits:
+            out.setdefault(trait, set()).add(family)
+    return {trait: frozenset(fams) for trait, fams in out.items()}
+
+
+@lru_cache(maxsize=1)
+def time_words() -> frozenset[str]:
+    """Weekdays, months and the words of the day ("today", "tonight", "morning"): never a name or a place."""
+    return frozenset(when_mod.WEEKDAYS) | frozenset(when_mod.MONTHS) | lexicon()["time_words"]
+
+
+@lru_cache(maxsize=1)
+def weekday_words() -> frozenset[str]:
+    """Weekday names, whole and abbreviated ("wednesday", "wed", "weds")."""
+    return frozenset(when_mod.WEEKDAYS) | lexicon()["weekday_abbreviations"]
+
+
+@lru_cache(maxsize=1)
+def month_words() -> frozenset[str]:
+    """Month names, whole and abbreviated ("september", "sep", "sept")."""
+    return frozenset(when_mod.MONTHS) | lexicon()["month_abbreviations"]
 
 
 def load_patterns(expand: bool = True) -> list[dict]:

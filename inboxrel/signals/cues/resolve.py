@@ -16,7 +16,7 @@ from inboxrel.signals.cues.parties import (
     reported_quotes,
     third_party,
 )
-from inboxrel.signals.cues.patterns import lexicon
+from inboxrel.signals.cues.patterns import families, lexicon
 from inboxrel.signals.cues.segment import segment
 from inboxrel.signals.cues.tense import (
     is_signoff,
@@ -28,16 +28,11 @@ from inboxrel.signals.cues.tense import (
 )
 from inboxrel.signals.cues.triggers import valid_trigger
 
-_ENGAGED_FAMILIES = {"meal", "event", "session", "visit", "conversation", "discuss", "meet", "followup",
-                     "catchup", "sync", "talk", "chat", "speak", "interview"}
-
-
-_TALK_FAMILIES = {"talk", "speak", "chat", "catchup", "sync", "meet", "discuss"}
-
 
 def resolve_cues(doc, local: datetime) -> list[Cue]:
     """Turn the span_ruler's marks on ``doc`` into cues (see the module docstring)."""
     lex = lexicon()
+    traits = families()
     if not len(doc):
         return []
     quote_marks: list[int] = []
@@ -77,7 +72,7 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
         s = sent_of[sp.start]
         if s in attempt_sents or s in boiler_sents:
             continue
-        if negated_before(sp, negation, clause_of, doc) and sp.label_ == "attempt" and doc[sp.start].lower_ not in ("n't", "not", "never", "nobody"):
+        if negated_before(sp, negation, clause_of, doc) and sp.label_ == "attempt" and doc[sp.start].lower_ not in lex["negation_openers"]:
             continue
         attempt_sents.add(s)
         attempt_clauses.update(clause_of[j] for j in range(sp.start, sp.end))
@@ -117,12 +112,12 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
         if negated_before(sp, negation, clause_of, doc) or negated_after(doc, sp, clause_of):
             negated.append((sp, medium if not place_after(doc, sp, clause_of, lex) else "in_person"))
             continue
-        if family in _ENGAGED_FAMILIES and not engaged(doc, sent_bounds[s], markers, sent_of, lex) \
-                and not (role == "verb" and family in _TALK_FAMILIES and is_imperative(doc, sp, clause_of)):
+        if family in traits["needs_people"] and not engaged(doc, sent_bounds[s], markers, sent_of, lex) \
+                and not (role == "verb" and family in traits["imperative_addresses_you"] and is_imperative(doc, sp, clause_of)):
             continue  # an imperative ("Talk tomorrow.") addresses the recipient
         if medium == "unspecified" and (place_after(doc, sp, clause_of, lex) or onsite_before(doc, sp)):
             medium = "in_person"
-        if medium in ("unspecified", "video") and family != "teams" and written_channel(doc, sp, clause_of):
+        if medium in ("unspecified", "video") and family not in traits["names_channel"] and written_channel(doc, sp, clause_of):
             continue
         # the time expressions that belong to this trigger
         times = [t for t in times_by_sent[s] if not t.deadline]

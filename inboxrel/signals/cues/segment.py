@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inboxrel.signals import when as when_mod
+from inboxrel.signals.cues.patterns import lexicon, month_words, weekday_words
 
 _SENT_END = {".", "!", "?", "!!", "?!", "!?", "...", "…", "!!!", "??"}
 
@@ -10,20 +10,12 @@ _SENT_END = {".", "!", "?", "!!", "?!", "!?", "...", "…", "!!!", "??"}
 _CLAUSE_BREAK = {",", ";", ":", "—", "–", "(", ")", "[", "]", "--"}
 
 
-_CLAUSE_WORDS = {"but", "because", "although", "though", "whereas", "while"}
-
-
-_WEEKDAY_WORDS = set(when_mod.WEEKDAYS) | {"mon", "tue", "tues", "wed", "weds", "thu", "thur", "thurs", "fri", "sat", "sun"}
-
-
-_MONTH_WORDS = set(when_mod.MONTHS) | {m[:3] for m in when_mod.MONTHS} | {"sept"}
-
-
 _QUOTES = {'"', "“", "”"}
 
 
 def segment(doc, quotes: list[int] | None = None) -> tuple[list[int], list[int]]:
     """Sentence and clause number for every token (and, into ``quotes``, the indexes of quotation marks)."""
+    clause_words, weekdays, months = lexicon()["clause_words"], weekday_words(), month_words()
     n = len(doc)
     sent = [0] * n
     clause = [0] * n
@@ -41,12 +33,12 @@ def segment(doc, quotes: list[int] | None = None) -> tuple[list[int], list[int]]
                     s += 1
                     c += 1
                     prev_break = True
-            elif p1 == "," and i >= 2 and p2_low.rstrip(".") in _WEEKDAY_WORDS and \
-                    (tok.like_num or low.rstrip(".") in _MONTH_WORDS):
+            elif p1 == "," and i >= 2 and p2_low.rstrip(".") in weekdays and \
+                    (tok.like_num or low.rstrip(".") in months):
                 pass  # "Wednesday, October 10" is one date
             elif p1 in _CLAUSE_BREAK or (p1 in ("-", "–") and i >= 2 and p2_ws and p1_ws):
                 c += 1
-            elif low in _CLAUSE_WORDS:
+            elif low in clause_words:
                 c += 1
         if t in _QUOTES and quotes is not None:
             quotes.append(i)

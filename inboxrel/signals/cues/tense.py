@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from inboxrel.signals import when as when_mod
-from inboxrel.signals.cues.dates import TIME_WORDS
-from inboxrel.signals.cues.parties import PAST_FORMS, is_imperative
+from inboxrel.signals.cues.parties import is_imperative
+from inboxrel.signals.cues.patterns import families, lexicon, time_words
 from inboxrel.signals.cues.segment import clause_end, clause_start, next_word, token_before
 
 
@@ -23,11 +23,8 @@ def longest_markers(markers):
     return kept
 
 
-_AUX = {"is", "was", "are", "were", "will", "would", "'s", "does", "do", "did", "has", "had", "'ll", "can", "could",
-        "should", "'d", "wo", "ca", "got", "been", "be"}
-
-
 def negated_before(sp, negation, clause_of, doc) -> bool:
+    """A negation span earlier in the trigger's clause ("we never met")."""
     c = clause_of[sp.start]
     for n in negation:
         if n.start < sp.start and clause_of[n.start] == c:
@@ -37,17 +34,17 @@ def negated_before(sp, negation, clause_of, doc) -> bool:
 
 def negated_after(doc, sp, clause_of) -> bool:
     """'a meeting isn't necessary', 'lunch was cancelled': a negation right after the trigger."""
+    lex = lexicon()
     c = clause_of[sp.start]
     seen_aux = False
     for j in range(sp.end, min(len(doc), sp.end + 4)):
         if clause_of[j] != c:
             break
         w = doc[j].lower_
-        if w in _AUX:
+        if w in lex["auxiliaries"]:
             seen_aux = True
             continue
-        if seen_aux and w in ("not", "n't", "never", "cancelled", "canceled", "off", "postponed", "unnecessary", "scrapped",
-                              "overkill", "pointless", "redundant", "superfluous", "excessive", "needless"):
+        if seen_aux and w in lex["negating_after"]:
             return True
         if not seen_aux:
             break
@@ -62,16 +59,14 @@ def kind_of(doc, sp, role, family, markers, clause_of, sent_of, scope, local, le
     c = clause_of[sp.start]
     s = sent_of[sp.start]
     # the trigger's own tense
-    if role == "verb" and (head in PAST_FORMS or (head.endswith("ed") and head not in lex["future_adjectives"])):
-        if pw not in ("to", "will", "'ll", "would", "can", "could", "should", "must", "shall", "might", "may"):
+    if role == "verb" and (head in lex["past_forms"] or (head.endswith("ed") and head not in lex["future_adjectives"])):
+        if pw not in lex["modal_before"]:
             return "past", 1.0
-    if role == "verb" and pw in ("will", "'ll", "shall", "let", "gonna", "wanna") or (pw in ("'s",) and token_before(doc, sp.start, 2) is not None and token_before(doc, sp.start, 2).lower_ == "let"):
+    if role == "verb" and pw in lex["future_before"] or (pw in ("'s",) and token_before(doc, sp.start, 2) is not None and token_before(doc, sp.start, 2).lower_ == "let"):
         return "future", 1.0
-    if role == "verb" and is_imperative(doc, sp, clause_of) and head in (
-            "call", "ring", "phone", "dial", "meet", "talk", "speak", "chat", "discuss", "visit", "connect", "sync",
-            "touch", "catch", "stop", "come", "drop", "swing", "pop", "get", "skype", "facetime", "have"):
+    if role == "verb" and is_imperative(doc, sp, clause_of) and head in lex["future_when_imperative"]:
         return "future", 1.0
-    if family == "see" and head in ("see", "c", "catch") and pw not in ("to", "did", "'d", "could", "would", "might"):
+    if family == "see" and head in lex["see_forms"] and pw not in lex["see_not_after"]:
         return "future", 0.9  # "see you there", "catch you Friday": never a report of the past
     # the nearest tense or mood marker, in the clause, then in the sentence
     for scope_level, weight in (("clause", 1.0), ("sentence", 0.85)):
@@ -109,9 +104,9 @@ def kind_of(doc, sp, role, family, markers, clause_of, sent_of, scope, local, le
             d = "future"
         if d:
             return d, 0.8
-    if family == "host" or family == "bump":
+    if family in families()["past_by_default"]:
         return "past", 0.8
-    if family == "over":
+    if family in families()["future_by_default"]:
         return "future", 0.8
     return None, 0.0
 
@@ -147,7 +142,7 @@ def _past_token(doc, sp, clause_of, sent_of, level, lex) -> int | None:
             if w == "had" and next_word(doc, tok.i + 1) is not None and next_word(doc, tok.i + 1).lower_ in ("better", "to"):
                 continue
             prev = token_before(doc, tok.i)
-            if prev is not None and prev.lower_ in ("to", "will", "'ll", "be", "being", "get", "been", "is", "are", "am", "'m", "'re"):
+            if prev is not None and prev.lower_ in lex["participle_before"]:
                 continue  # "to be attached", "will be scheduled"
             if prev is not None and w not in lex["irregular_past"] and _attributive(doc, tok, prev, lex):
                 continue  # "mince pies and mulled wine", "the revised draft": an adjective, not a tense
@@ -157,47 +152,34 @@ def _past_token(doc, sp, clause_of, sent_of, level, lex) -> int | None:
     return best
 
 
-_ATTRIBUTIVE = {"for", "of", "with", "in", "on", "at", "from", "into", "about", "some", "any", "freshly", "newly",
-                "recently", "well", "poorly", "badly", "highly", "much", "very", "so"}
-
-
-_FUNCTION_NEXT = {"the", "a", "an", "it", "them", "him", "her", "us", "me", "you", "that", "this", "to", "with", "on",
-                  "at", "in", "for", "up", "out", "about", "over", "by", "from", "and", "our", "your", "my", "their",
-                  "his", "its", "back", "together", "briefly", "again", "there", "here", "yesterday", "today", "last",
-                  "earlier", "before", "after", "all", "both", "through", "off", "down", "into", "some"}
-
-
 def _attributive(doc, tok, prev, lex) -> bool:
     """An -ed word used as an adjective ('the revised draft', 'pies and mulled wine'), not a past tense."""
     p = prev.lower_
-    if p in _ATTRIBUTIVE or p in lex["determiners"]:
+    if p in lex["attributive_before"] or p in lex["determiners"]:
         return True
     if p == "and":
         nxt = next_word(doc, tok.i + 1)
-        return nxt is not None and nxt.is_alpha and nxt.lower_ not in _FUNCTION_NEXT \
+        return nxt is not None and nxt.is_alpha and nxt.lower_ not in lex["function_words"] \
             and nxt.lower_ not in lex["first_person"] | lex["second_person"] | lex["third_pronouns"] \
-            and nxt.lower_ not in TIME_WORDS
+            and nxt.lower_ not in time_words()
     return False
 
 
 def is_signoff(sentence: str, lex) -> bool:
+    """The whole sentence is a sign-off ("Talk soon!", "Looking forward to speaking with you.")."""
     s = sentence.strip().lower()
     if re.match(lex["signoff"], s):
         return True
-    return bool(re.match(r"^\W*(?:i\s+|i'm\s+|we\s+|we're\s+)?(?:look|looking|looks)\s+forward\s+to\s+(?:talking|speaking|chatting|"
-                         r"seeing|catching|meeting|hearing)\b[^.!?]{0,40}[.!?]*$", s))
-
-
-_SIGNOFF_EXTRA = {"to", "with", "you", "ya", "u", "again", "more", "all", "and", "y'all", "shortly", "very", "real"}
+    return bool(re.match(lex["look_forward"], s))
 
 
 def signoff_clause(doc, sp, clause_of, lex) -> bool:
     """'Speak soon, and thanks again for the referral': a sign-off clause inside a longer sentence."""
-    if sp.id_ not in ("talk", "speak", "chat", "catchup", "see", "connect"):
+    if sp.id_ not in families()["signoff"]:
         return False
     a = clause_start(doc, sp.start, clause_of)
     if a != sp.start:
         return False
     end = clause_end(doc, sp.start, clause_of)
     words = [doc[k].lower_ for k in range(sp.end, end) if doc[k].is_alpha]
-    return bool(words) and all(w in lex["signoff_words"] or w in _SIGNOFF_EXTRA for w in words)
+    return bool(words) and all(w in lex["signoff_words"] or w in lex["signoff_clause_words"] for w in words)

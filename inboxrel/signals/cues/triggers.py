@@ -1,47 +1,40 @@
-"""Triggers: whether a trigger word is used in its conversation sense, and whether it is a verb or a noun."""
+"""Triggers: whether a trigger word is used in its conversation sense, and whether it is a verb or a noun.
+
+Each trigger family (the ``id`` of its patterns in ``triggers.jsonl``) has its own check in ``CHECKS``, a
+table from family to a function of the trigger's :class:`Use`; a family without one is always a
+conversation. The words the checks test are in ``patterns/lexicon.json``.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from inboxrel.signals.cues.parties import PAST_FORMS, is_imperative
+from inboxrel.signals.cues.parties import is_imperative
 from inboxrel.signals.cues.segment import clause_end, clause_start, next_word, token_before
 
-_VERB_CONTEXT = {"i", "we", "you", "they", "he", "she", "'ll", "will", "to", "please", "pls", "plz", "can", "could",
-                 "would", "should", "'d", "must", "might", "may", "shall", "just", "also", "then", "and", "or",
-                 "n't", "not", "never", "ever", "did", "do", "does", "gonna", "wanna", "'m", "am", "are", "'re",
-                 "was", "were", "is", "have", "'ve", "had", "has", "finally", "already", "quickly", "briefly",
-                 "really", "definitely", "probably", "happily", "gladly", "u", "ya", "actually", "still",
-                 "only", "both", "all", "y'all", "so", "we've", "i've", "ll", "again", "rather", "better"}
 
-
-_PLURALS = {"calls", "meetings", "lunches", "dinners", "breakfasts", "sessions", "conversations", "chats", "visits",
-            "interviews", "discussions", "conferences", "coffees", "beers", "talks"}
-
-
-def _role(doc, sp, clause_of) -> str:
+def _role(doc, sp, clause_of, lex) -> str:
     """'verb' or 'noun' for the trigger's head word, from the word before it."""
     head = doc[sp.start]
     prev = token_before(doc, sp.start)
     if prev is not None and prev.lower_ in ("'s", "’s") and (token_before(doc, sp.start, 2) is None or token_before(doc, sp.start, 2).lower_ != "let"):
         return "noun"
-    if prev is not None and prev.lower_ in _VERB_CONTEXT and clause_of[prev.i] == clause_of[sp.start]:
+    if prev is not None and prev.lower_ in lex["verb_context"] and clause_of[prev.i] == clause_of[sp.start]:
         return "verb"
     if prev is not None and prev.lower_ == "'s" and token_before(doc, sp.start, 2).lower_ == "let":
         return "verb"
-    if is_imperative(doc, sp, clause_of) and head.lower_ in ("call", "ring", "phone", "dial", "meet", "talk", "speak",
-                                                               "chat", "discuss", "visit", "connect", "sync", "see",
-                                                               "touch", "catch", "stop", "come", "drop", "swing",
-                                                               "pop", "get", "skype", "zoom", "facetime", "have"):
+    if is_imperative(doc, sp, clause_of) and head.lower_ in lex["verb_when_imperative"]:
         return "verb"
-    if head.lower_.endswith("ed") or head.lower_ in PAST_FORMS:
+    if head.lower_.endswith("ed") or head.lower_ in lex["past_forms"]:
         return "verb"
-    if head.lower_.endswith("ing") and prev is not None and prev.lower_ in ("for", "about", "after", "before", "by", "from"):
+    if head.lower_.endswith("ing") and prev is not None and prev.lower_ in lex["gerund_before"]:
         return "verb"  # "thanks for calling Acme support": a gerund with its own object
     return "noun"
 
 
 def _object_ok(doc, sp, lex) -> bool:
+    """The word after a verb trigger lets it be a conversation: nothing, a pronoun, a time ("met the other day")."""
     nxt = next_word(doc, sp.end)
     if nxt is None or nxt.is_punct or nxt.lower_ in lex["ok_object"] or nxt.like_num:
         return True
@@ -49,122 +42,206 @@ def _object_ok(doc, sp, lex) -> bool:
         return True
     if nxt.lower_ == "the":  # "met the day before yesterday", "spoke the other day", "call the 4th"
         after = next_word(doc, nxt.i + 1)
-        return after is not None and (after.lower_ in ("day", "other", "week", "morning", "evening", "night", "afternoon",
-                                                         "weekend", "following", "next")
-                                      or re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)", after.lower_) is not None)
+        return after is not None and (after.lower_ in lex["after_the_time"] or re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)", after.lower_) is not None)
     return False
 
 
+@dataclass(slots=True)
+class Use:
+    """A trigger in its sentence, as the family checks read it."""
+
+    doc: object
+    sp: object  # the trigger's Span
+    lex: dict
+    clause_of: list[int]
+    w: str  # the trigger's first word, lower-cased
+    pw: str  # the word before it ("" at the start)
+    nxt: object  # the next non-space token after the trigger, or None
+    nw: str  # its lower form ("" when there is none)
+    role: str  # "verb" or "noun"
+    plural_ok: bool  # the word before allows a plural ("any calls", "more meetings")
+
+    def before(self, n: int) -> str:
+        """The lower form of the word ``n`` tokens before the trigger ("" before the start)."""
+        tok = token_before(self.doc, self.sp.start, n)
+        return tok.lower_ if tok is not None else ""
+
+    def object_ok(self) -> bool:
+        return _object_ok(self.doc, self.sp, self.lex)
+
+    def clause_words(self):
+        """The lower forms of the words in the trigger's clause."""
+        a, b = clause_start(self.doc, self.sp.start, self.clause_of), clause_end(self.doc, self.sp.start, self.clause_of)
+        return (self.doc[j].lower_ for j in range(a, b))
+
+    def given(self, n: int) -> bool:
+        """A form of "give" in the ``n`` words before the trigger ("give me a ring")."""
+        return any(self.doc[j].lower_ in self.lex["give_forms"] for j in range(max(0, self.sp.start - n), self.sp.start))
+
+
+def _call(u: Use) -> tuple[bool, str]:
+    if u.w == "calls" and u.role != "verb":
+        return u.plural_ok, "noun"
+    if u.role == "verb":
+        return u.object_ok(), u.role
+    return True, u.role
+
+
+def _ring(u: Use) -> tuple[bool, str]:
+    if u.w in ("ring", "rings") and u.pw == "a":
+        return u.given(4), "noun"  # "give me a ring"
+    return u.nw in u.lex["ring_objects"] or (u.w == "rang" and (u.nxt is None or u.nxt.is_punct)), "verb"
+
+
+def _phone(u: Use) -> tuple[bool, str]:
+    if u.w in u.lex["phone_verb_forms"]:
+        return u.object_ok(), "verb"
+    if u.w == "phones":
+        return False, "noun"
+    if u.pw in u.lex["by_phone_before"] or (u.pw == "the" and u.before(2) in u.lex["on_the_phone_before"]):
+        return True, "noun"
+    if u.w.endswith("ally"):
+        return True, "verb"  # "discuss telephonically"
+    return u.nw in u.lex["phone_before_noun"], "verb"
+
+
+def _dial(u: Use) -> tuple[bool, str]:
+    return u.nw in u.lex["dial_objects"], "verb"
+
+
+def _buzz(u: Use) -> tuple[bool, str]:
+    if u.doc[u.sp.end - 1].lower_ == "shout":
+        return False, "noun"
+    return u.given(3), "noun"
+
+
+def _teams(u: Use) -> tuple[bool, str]:
+    return u.pw in u.lex["teams_before"] or u.nw in u.lex["teams_after"], "noun"
+
+
+def _meal(u: Use) -> tuple[bool, str]:
+    if u.w == "drink":
+        return u.pw in u.lex["drink_before"], "noun"
+    if u.pw in u.lex["meal_not_after"] or (u.pw == "to" and u.before(2) == "out"):
+        return False, "noun"  # "after lunch", "out to dinner"
+    return True, "noun"
+
+
+def _visit(u: Use) -> tuple[bool, str]:
+    if u.role == "verb" and u.w != "visited":
+        return u.object_ok() or u.nw in ("your", "our"), u.role
+    if u.w == "visited":
+        return u.object_ok(), "verb"
+    return True, "noun"
+
+
+def _dropby(u: Use) -> tuple[bool, str]:
+    if u.w in u.lex["come_forms"] and u.doc[u.sp.end - 1].lower_ == "in":
+        return False, "verb"
+    if u.pw in u.lex["dropby_not_after"]:
+        return False, "noun"
+    return True, "verb"
+
+
+def _hello(u: Use) -> tuple[bool, str]:
+    return u.nw != "to", "verb"
+
+
+def _event(u: Use) -> tuple[bool, str]:
+    return any(w in u.lex["event_addressee"] for w in u.clause_words()), "noun"
+
+
+def _speak(u: Use) -> tuple[bool, str]:
+    """speak, chat (and talk): a verb with an object must take one a conversation takes ("speak to you")."""
+    if u.role == "verb" and u.nw not in u.lex["talk_topic_after"]:
+        return u.object_ok(), u.role
+    return True, u.role
+
+
+def _talk(u: Use) -> tuple[bool, str]:
+    if u.w == "talks":
+        return False, "noun"
+    if u.role == "noun" and u.pw not in u.lex["talk_noun_after"]:
+        return False, "noun"  # "a good talk", not "the keynote talk"
+    return _speak(u)
+
+
+def _discuss(u: Use) -> tuple[bool, str]:
+    if u.w.startswith("discussion") and u.role == "noun":
+        return (u.pw in u.lex["determiners"] or u.pw in ("'s", "’s") or u.pw.endswith("'s")), "noun"
+    return True, u.role
+
+
+def _sync(u: Use) -> tuple[bool, str]:
+    if u.role == "noun" and u.pw not in u.lex["determiners"] and u.nw != "up":
+        return False, "noun"
+    return True, u.role
+
+
+def _connect(u: Use) -> tuple[bool, str]:
+    """connect, interview: a verb needs an object a conversation takes."""
+    if u.role == "verb":
+        return u.object_ok(), u.role
+    return True, u.role
+
+
+def _meet(u: Use) -> tuple[bool, str]:
+    if u.w == "meets":
+        return False, "verb"
+    if u.w == "meetings":
+        return u.plural_ok, "noun"
+    if u.w == "meeting" and u.pw not in u.lex["meeting_verb_after"]:
+        return True, "noun"
+    if u.w == "meeting" and u.pw in ("after", "before"):
+        return u.nw in u.lex["meeting_verb_objects"], "verb"  # "before meeting you"
+    return u.object_ok(), "verb"
+
+
+def _session(u: Use) -> tuple[bool, str]:
+    if u.w.endswith("sessions"):
+        return u.plural_ok, "noun"
+    return (u.pw in u.lex["determiners"] or u.pw in u.lex["session_after"] or u.role == "verb"
+            or u.nw == "with" or is_imperative(u.doc, u.sp, u.clause_of)), "noun"
+
+
+def _followup(u: Use) -> tuple[bool, str]:
+    return u.pw in u.lex["determiners"] and u.nw not in u.lex["followup_written"], "noun"
+
+
+def _walk(u: Use) -> tuple[bool, str]:
+    return any(w in u.lex["walk_spoken"] for w in u.clause_words()), "verb"  # "walk you through it live"
+
+
+def _as_verb(u: Use) -> tuple[bool, str]:
+    return True, "verb"
+
+
+def _as_noun(u: Use) -> tuple[bool, str]:
+    return True, "noun"
+
+
+# The check of each trigger family; a family not named here is always in its conversation sense, with the
+# role its position gives it.
+CHECKS = {
+    "call": _call, "ring": _ring, "phone": _phone, "dial": _dial, "buzz": _buzz, "teams": _teams,
+    "meal": _meal, "visit": _visit, "dropby": _dropby, "hello": _hello, "event": _event,
+    "talk": _talk, "speak": _speak, "chat": _speak, "discuss": _discuss, "sync": _sync,
+    "connect": _connect, "interview": _connect, "meet": _meet, "session": _session, "followup": _followup,
+    "walk": _walk, "see": _as_verb, "zoom": _as_noun,
+}
+
+
 def valid_trigger(doc, sp, lex, clause_of) -> tuple[bool, str]:
-    fam = sp.id_
-    head = doc[sp.start]
-    w = head.lower_
+    """Whether the trigger ``sp`` is used in its conversation sense, and its role ("verb" or "noun")."""
     prev = token_before(doc, sp.start)
     pw = prev.lower_ if prev is not None else ""
     nxt = next_word(doc, sp.end)
-    nw = nxt.lower_ if nxt is not None else ""
-    role = _role(doc, sp, clause_of)
+    role = _role(doc, sp, clause_of, lex)
     plural_ok = pw in lex["plural_generic_ok"]
-    last = doc[sp.end - 1].lower_
-    if last in _PLURALS and not plural_ok and role != "verb":
-        return False, "noun"
-    if fam == "call":
-        if w == "calls" and role != "verb":
-            return plural_ok, "noun"
-        if role == "verb":
-            return _object_ok(doc, sp, lex), role
+    if doc[sp.end - 1].lower_ in lex["plural_triggers"] and not plural_ok and role != "verb":
+        return False, "noun"  # "calls", "meetings" in general
+    check = CHECKS.get(sp.id_)
+    if check is None:
         return True, role
-    if fam == "ring":
-        if w in ("ring", "rings") and pw == "a":
-            return any(doc[j].lower_ in ("give", "gimme", "giving", "gave") for j in range(max(0, sp.start - 4), sp.start)), "noun"
-        return nw in ("me", "you", "us", "my", "your", "back", "round", "around", "ya", "u", "him", "her", "them") \
-            or (w == "rang" and (nxt is None or nxt.is_punct)), "verb"
-    if fam == "phone":
-        if w in ("phoned", "phoning", "telephoned", "telephoning"):
-            return _object_ok(doc, sp, lex), "verb"
-        if w == "phones":
-            return False, "noun"
-        if pw in ("by", "via", "over") or (pw == "the" and token_before(doc, sp.start, 2) is not None
-                                             and token_before(doc, sp.start, 2).lower_ in ("on", "over", "via", "by")):
-            return True, "noun"
-        if w.endswith("ally"):
-            return True, "verb"  # "discuss telephonically"
-        return nw in ("call", "calls", "conversation", "chat", "meeting", "interview", "me", "you", "us", "back",
-                      "him", "her", "them", "conference", "discussion", "discussions", "round", "screen",
-                      "catch-up", "catchup", "conversations"), "verb"
-    if fam == "dial":
-        return nw in ("me", "you", "us", "your", "my", "our"), "verb"
-    if fam == "buzz":
-        if doc[sp.end - 1].lower_ == "shout":
-            return False, "noun"
-        return any(doc[j].lower_ in ("give", "gimme", "giving", "gave") for j in range(max(0, sp.start - 3), sp.start)), "noun"
-    if fam == "teams":
-        return pw in ("on", "via", "over", "through", "ms", "microsoft", "in") or nw in (
-            "call", "calls", "meeting", "meetings", "link", "invite", "session", "video"), "noun"
-    if fam == "meal":
-        if w == "drink":
-            return pw in ("a", "that", "the", "our", "this", "quick", "for", "another", "one", "celebratory"), "noun"
-        if pw in ("after", "before", "during", "from", "since", "until", "till", "at") or \
-                (pw == "to" and token_before(doc, sp.start, 2) is not None and token_before(doc, sp.start, 2).lower_ == "out"):
-            return False, "noun"
-        return True, "noun"
-    if fam == "visit":
-        if role == "verb" and w != "visited":
-            return _object_ok(doc, sp, lex) or nw in ("your", "our"), role
-        if w == "visited":
-            return _object_ok(doc, sp, lex), "verb"
-        return True, "noun"
-    if fam == "dropby":
-        if w in ("come", "came", "coming", "comes") and doc[sp.end - 1].lower_ == "in":
-            return False, "verb"
-        if pw in ("a", "the", "big", "sharp"):
-            return False, "noun"
-        return True, "verb"
-    if fam == "hello":
-        return nw != "to", "verb"
-    if fam == "event":
-        a, b = clause_start(doc, sp.start, clause_of), clause_end(doc, sp.start, clause_of)
-        return any(doc[j].lower_ in ("you", "your", "ya", "u") for j in range(a, b)), "noun"
-    if fam in ("talk", "speak", "chat", "discuss", "connect", "interview", "sync"):
-        if fam == "talk" and w == "talks":
-            return False, "noun"
-        if fam == "talk" and role == "noun" and pw not in ("a", "our", "good", "great", "nice", "long", "quick", "little",
-                                                            "short", "proper", "real", "brief", "frank", "lovely", "the"):
-            return False, "noun"
-        if fam == "discuss" and w.startswith("discussion") and role == "noun":
-            return (pw in lex["determiners"] or pw in ("'s", "’s") or pw.endswith("'s")), "noun"
-        if fam == "sync" and role == "noun" and pw not in lex["determiners"] and nw != "up":
-            return False, "noun"
-        if fam in ("connect", "interview") and role == "verb":
-            return _object_ok(doc, sp, lex), role
-        if role == "verb" and fam in ("talk", "speak", "chat") and nw not in ("about", "through", "over", "shop", "it", "things", "business"):
-            return _object_ok(doc, sp, lex) or nw in ("about",), role
-        return True, role
-    if fam == "meet":
-        if w == "meets":
-            return False, "verb"
-        if w == "meetings":
-            return plural_ok, "noun"
-        if w == "meeting" and pw not in ("'m", "am", "are", "'re", "is", "be", "was", "were", "been", "to", "for", "of", "after", "before"):
-            return True, "noun"
-        if w == "meeting" and pw in ("after", "before"):
-            return nw in ("you", "ya", "u", "with", "up"), "verb"
-        return _object_ok(doc, sp, lex), "verb"
-    if fam == "session":
-        if w.endswith("s") and w not in ("debrief",) and w.endswith("sessions"):
-            return plural_ok, "noun"
-        return (pw in lex["determiners"] or pw in ("'s", "’s", "fun", "great", "good", "productive") or role == "verb"
-                or nw == "with" or is_imperative(doc, sp, clause_of)), "noun"
-    if fam == "followup":
-        return pw in lex["determiners"] and nw not in ("email", "e-mail", "note", "message", "letter", "question",
-                                                       "questions", "item", "items", "mail", "memo", "on", "to", "regarding",
-                                                       "re", "about"), "noun"
-    if fam == "walk":
-        a, b = clause_start(doc, sp.start, clause_of), clause_end(doc, sp.start, clause_of)
-        words = {doc[j].lower_ for j in range(a, b)}
-        return bool(words & {"live", "person", "phone", "call", "zoom", "video"}), "verb"
-    if fam == "see":
-        return True, "verb"
-    if fam == "zoom":
-        return True, "noun"
-    return True, role
+    return check(Use(doc, sp, lex, clause_of, doc[sp.start].lower_, pw, nxt, nxt.lower_ if nxt is not None else "",
+                     role, plural_ok))
