@@ -130,3 +130,12 @@ def test_names_from_other_folders_and_x_headers_reach_the_person(stores):
             == ["renee.ratcliff@enron.com"]
     assert names["renee.ratcliff@enron.com"] == "Ratcliff, Renee"
     assert names["ina.rangel@enron.com"] == "Ina Rangel"  # her From name, over 'Rangel, Ina' in X-To lines
+
+
+def test_a_list_archive_has_no_owner(shared_data, sqlite_url, now):
+    """List mail is addressed to the lists: no subscriber's name is taken for the owner's, nothing is proposed."""
+    engine = open_store(sqlite_url)
+    summary = import_path(engine, shared_data / "mailing-lists", now=now, account="lists")
+    ident = _ident(engine, "lists")
+    assert summary.new > 500
+    assert (ident["owner_name"], ident["me"], ident["proposed"], ident["delegates"]) == (None, [], [], [])

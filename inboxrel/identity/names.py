@@ -5,9 +5,11 @@ Imported by the parser (in worker processes), so it imports nothing beyond the s
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 _NAME_WS = re.compile(r"[\s._]+")
 _NOT_A_NAME = re.compile(r"@|\d|^(the|team|admin|support|info|mailer|postmaster|undisclosed)\b", re.I)
@@ -63,10 +65,19 @@ def clean_display(text: str | None) -> str:
     return " ".join(text.strip().strip("'\"").split())
 
 
+@lru_cache(maxsize=1)
+def _group_words() -> frozenset[str]:
+    data = json.loads(Path(__file__).with_name("not_names.json").read_text(encoding="utf-8"))
+    return frozenset(data["words"])
+
+
 def split_name(display: str | None) -> PersonName | None:
-    """The parts of a person's display name, or None when it is no name of a person (one word, an address)."""
+    """The parts of a person's display name, or None when it is no name of a person (one word, an address,
+    a list's or a team's name: the words are data, in ``not_names.json``)."""
     text = clean_display(display)
     if not text or _NOT_A_NAME.search(text):
+        return None
+    if _group_words() & {t.strip(".-'()").lower() for t in _NAME_WS.split(text.replace(",", " "))}:
         return None
     if "," in text:
         last_part, _, given_part = text.partition(",")

@@ -34,6 +34,7 @@ DISCOVER_MIN = 3  # messages in the sent folders before a sender is mine (or a d
 RECEIVED_MIN = 2  # received messages addressed to an address that fits my name before it is mine
 TOP_RECIPIENTS = 5  # received mail's most frequent recipients read for the owner's name
 RECENT = 20_000  # newest messages whose recipients the owner's name is read from
+OWNER_SHARE = 0.05  # of that personal received mail, addressed to the address the owner's name is read from
 
 
 # -- what the lead's evidence code and the reports ask ------------------------------------------------------
@@ -186,7 +187,9 @@ def owner_name(conn, account_id: int, *, sent=None, received=None) -> tuple[Pers
         received = received_recipients(conn, account_id)
     auto = {r.id for r in conn.execute(select(addresses.c.id).where(addresses.c.automated.is_not(None),
                                                                     addresses.c.automated != DELEGATE))}
-    top_received = [a for a, _ in sorted(received.items(), key=lambda x: -x[1]) if a not in auto][:TOP_RECIPIENTS]
+    least = OWNER_SHARE * _received_total(conn, account_id)  # a list archive has no such recipient
+    top_received = [a for a, n in sorted(received.items(), key=lambda x: -x[1])
+                    if a not in auto and n >= least][:TOP_RECIPIENTS]
     top_sent = [a for a, _ in sorted(sent.items(), key=lambda x: -x[1]) if a not in auto][:TOP_RECIPIENTS]
     emails = dict(conn.execute(select(addresses.c.id, addresses.c.email)
                                .where(addresses.c.id.in_(given + top_received + top_sent))).all())
@@ -217,28 +220,42 @@ def sent_senders(conn, account_id: int) -> dict[int, int]:
     return {a: n for a, n in conn.execute(q)}
 
 
-def received_recipients(conn, account_id: int, only=None, recent: int = RECENT) -> dict[int, int]:
-    """{address id: messages} over the To/Cc of the account's mail that is not in a sent folder.
-
-    Counted over the ``recent`` newest messages (what the owner's name is read from: the cost stays flat
-    as the store grows), or, for the addresses in ``only``, over all of the account's mail.
-    """
-    sent_ids = _sent_folder_ids(conn, account_id)
-    q = (select(participants.c.address_id, func.count())
-         .select_from(participants.join(messages, messages.c.id == participants.c.message_id))
-         .where(messages.c.account_id == account_id, participants.c.role.in_(("to", "cc")))
-         .group_by(participants.c.address_id))
+def _received_filter(conn, account_id: int, q, only):
+    """Mail of the account not in a sent folder: all of it for the addresses in ``only``, else the personal
+    mail (not list, newsletter or notification mail) among the newest ``RECENT`` messages."""
+    q = q.where(messages.c.account_id == account_id)
     if only is not None:
-        if not only:
-            return {}
         q = q.where(participants.c.address_id.in_(list(only)))
     else:
-        cut = _recent_cut(conn, account_id, recent)
+        q = q.where(messages.c.automated.is_(None))
+        cut = _recent_cut(conn, account_id)
         if cut is not None:
             q = q.where(messages.c.id > cut)
+    sent_ids = _sent_folder_ids(conn, account_id)
     if sent_ids:
         q = q.where(messages.c.id.not_in(select(locations.c.message_id).where(locations.c.folder_id.in_(sent_ids))))
-    return {a: n for a, n in conn.execute(q)}
+    return q
+
+
+def received_recipients(conn, account_id: int, only=None) -> dict[int, int]:
+    """{address id: messages} over the To/Cc of received mail (see :func:`_received_filter`).
+
+    Without ``only`` the count is over recent personal mail, what the owner's name is read from (the cost
+    stays flat as the store grows); with ``only``, over all of the account's received mail.
+    """
+    if only is not None and not only:
+        return {}
+    q = (select(participants.c.address_id, func.count())
+         .select_from(participants.join(messages, messages.c.id == participants.c.message_id))
+         .where(participants.c.role.in_(("to", "cc")))
+         .group_by(participants.c.address_id))
+    return {a: n for a, n in conn.execute(_received_filter(conn, account_id, q, only))}
+
+
+def _received_total(conn, account_id: int) -> int:
+    """How many messages :func:`received_recipients` (without ``only``) counts over."""
+    q = select(func.count()).select_from(messages)
+    return conn.execute(_received_filter(conn, account_id, q, None)).scalar() or 0
 
 
 def discover_identity(engine, account_id: int, now: datetime) -> list[tuple[str, str]]:
