@@ -34,7 +34,14 @@ class App:
     def now(self) -> datetime:
         from inboxrel.clock import parse_datetime, utcnow
 
-        return parse_datetime(self._now) if self._now else utcnow()
+        if not self._now:
+            return utcnow()
+        from inboxrel.errors import UsageError
+
+        now = parse_datetime(self._now)
+        if not 1971 <= now.year <= 9998:  # windows and cadences count years back and forth from it
+            raise UsageError(f"--now {self._now}: give a date between 1971 and 9998")
+        return now
 
     def engine(self, *, create: bool = False):
         """The store, migrated to the newest schema. Only the commands that write mail (``import``,
@@ -76,9 +83,25 @@ class InboxrelGroup(click.Group):
             ctx.exit(130)
         except BrokenPipeError:
             ctx.exit(0)
+        except Exception as exc:  # a full disk, a damaged or read-only store: one line, not a traceback
+            from inboxrel.db import machine_fault
+
+            fault = machine_fault(exc, _db_url(ctx))
+            if fault is None:
+                raise
+            click.echo(f"Error: {_safe(str(fault))}", err=True)
+            ctx.exit(fault.exit_code)
 
     def list_commands(self, ctx):  # keep the order commands were added in, grouped by purpose
         return list(self.commands)
+
+
+def _db_url(ctx) -> str | None:
+    app = ctx.obj
+    try:
+        return app.settings.db_url if isinstance(app, App) else None
+    except InboxrelError:
+        return None
 
 
 def format_option(*choices: str, default: str = "table"):

@@ -161,6 +161,8 @@ def open_store(url: str, *, create: bool = True):
     try:
         rev = current_revision(engine)
         if rev != HEAD_REVISION:
+            if rev is None and path is not None:
+                _check_foreign_sqlite(engine, path)
             if rev is None and not create:
                 raise _missing(url)
             if rev is not None and rev not in known_revisions():
@@ -201,30 +203,117 @@ def _check_sqlite_file(path: Path, url: str, create: bool) -> None:
         return
     try:
         with open(path, "rb") as fh:
-            magic = fh.read(16)
+            header = fh.read(100)
     except OSError as exc:
         raise StoreError(f"cannot read the store at {path}: {exc.strerror}") from None
-    if magic != b"SQLite format 3\x00":
+    if header[:16] != b"SQLite format 3\x00":
         raise StoreDamagedError(f"{path} is not an SQLite database (damaged, or not an inboxrel store): check "
                                 f"--db, or restore the store from a backup")
+    # A truncated file answers some queries from the pages it still has; its header says how long it was
+    # (the page count is valid when "version-valid-for" equals the change counter).
+    if len(header) == 100 and header[92:96] == header[24:28]:
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        expected = int.from_bytes(header[28:32], "big") * page_size
+        if st.st_size < expected:
+            raise StoreDamagedError(f"the store at {path} is truncated ({st.st_size:,} of {expected:,} bytes): "
+                                    f"restore it from a backup, or move it away and import your mail again")
 
 
-def store_error(exc: Exception, url: str) -> StoreError:
-    """The named error for a database failure while opening the store (damaged, read-only, unreachable)."""
+def _check_foreign_sqlite(engine, path: Path) -> None:
+    """A SQLite file with tables but no schema revision is damaged (its catalogue) or another program's."""
+    from sqlalchemy import text
+
+    from inboxrel.errors import StoreDamagedError
+
+    with engine.connect() as conn:
+        tables = conn.execute(text("SELECT count(*) FROM sqlite_master")).scalar()
+        if not tables:
+            return
+        check = conn.execute(text("PRAGMA quick_check(1)")).scalar()
+    if check != "ok":
+        raise StoreDamagedError(f"the store at {path} is damaged ({check}): restore it from a backup, or move "
+                                f"it away and import your mail again")
+    raise StoreDamagedError(f"{path} is an SQLite database but not an inboxrel store (it has no schema "
+                            f"revision): check --db; inboxrel never writes into another program's database")
+
+
+def store_error(exc: Exception, url: str, *, opening: bool = True) -> StoreError:
+    """The named error for a database failure (damaged, read-only, full, busy, unreachable)."""
     from inboxrel.errors import DiskError, StoreDamagedError
 
-    orig = getattr(exc, "orig", exc)
+    orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     low = text.lower()
     where = _store_name(url)
-    if "not a database" in low or "malformed" in low or "no such table" in low or "no such column" in low:
+    if ("not a database" in low or "malformed" in low or "no such table" in low or "no such column" in low
+            or "does not exist" in low and ("relation" in low or "column" in low)):
         return StoreDamagedError(f"the store at {where} is damaged ({text}): restore it from a backup, "
                                  f"or move it away and import your mail again")
+    if "disk is full" in low or "no space" in low or "could not extend" in low or "quota" in low:
+        return DiskError(f"the disk holding the store at {where} is full: free some space and run again "
+                         f"(nothing half-written was kept)")
+    if "disk i/o error" in low or "input/output" in low:
+        return DiskError(f"the disk failed while reading or writing the store at {where} ({text}): check the "
+                         f"disk, then run again")
+    if "database is locked" in low:
+        return LockedError(f"the store at {where} is busy in another program ({text}); try again later")
+    path = _sqlite_path(url) if url else None
+    if path is not None and ("unable to open database file" in low or "readonly" in low) and _read_only_fs(path):
+        return DiskError(f"the store at {where} is on a read-only filesystem: remount it read-write, or pass "
+                         f"--db with a store elsewhere")
     if "readonly" in low or "read-only" in low:
-        return DiskError(f"the store at {where} is read-only ({text}): make it writable, or pass --db")
-    if "disk is full" in low or "no space" in low:
-        return DiskError(f"the disk holding the store at {where} is full: free some space and run again")
-    return StoreError(f"cannot open the store at {where}: {text}")
+        return DiskError(f"the store at {where} cannot be written ({text}): make it and its folder writable "
+                         f"(a read-only filesystem?), or pass --db")
+    if "unable to open database file" in low:
+        return DiskError(f"cannot open the store at {where} ({text}): check that its folder exists and is "
+                         f"writable, or pass --db")
+    verb = "open" if opening else "use"
+    return StoreError(f"cannot {verb} the store at {where}: {text}")
+
+
+def _read_only_fs(path: Path) -> bool:
+    folder = path.parent if not path.is_dir() else path
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def machine_fault(exc: BaseException, url: str | None):
+    """The one-line error for a failure of the machine rather than of inboxrel, else None.
+
+    A database error (full disk, read-only or damaged store, a dropped table), a filesystem refusal
+    (ENOSPC, EROFS, EACCES, EIO) or a date beyond what the calendar arithmetic holds. The CLI shows it with
+    its documented exit status instead of a traceback.
+    """
+    import errno
+
+    from inboxrel.errors import DiskError, UsageError
+
+    if type(exc).__module__.startswith("sqlalchemy") or type(exc).__module__ == "sqlite3":
+        from sqlalchemy.exc import DBAPIError
+
+        if isinstance(exc, DBAPIError) or type(exc).__module__ == "sqlite3":
+            return store_error(exc, url or "the store", opening=False)
+        return None
+    if isinstance(exc, OSError) and exc.errno is not None:
+        what = f" ({exc.filename})" if exc.filename else ""
+        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+            return DiskError(f"the disk is full{what}: free some space and run again")
+        if exc.errno == errno.EROFS:
+            return DiskError(f"the filesystem is read-only{what}: pass --db (or --path) on a writable one")
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return DiskError(f"permission denied{what}: make it writable, or pass another path")
+        if exc.errno == errno.EIO:
+            return DiskError(f"the disk failed{what}: check it, then run again")
+        return None
+    if isinstance(exc, OverflowError):
+        return UsageError("a date is out of range (is --now or --since in the year 1 or 9999?): give a date "
+                          "between 1971 and 9998")
+    return None
 
 
 def redact_url(url: str) -> str:
