@@ -100,3 +100,13 @@ def test_display_helpers():
     assert display("x" * 1000, 10) == "x" * 9 + "\u2026"
     assert terminal_safe("one\r\ntwo\rthree\x1b\n") == "one\r\ntwothree\n"
     assert render_json({"s": "\u202e\x9b\x1b"}) == '{\n  "s": "\\u202e\\u009b\\u001b"\n}'
+
+
+def test_the_html_report_cuts_huge_values(store, tmp_path):
+    out = tmp_path / "r.html"
+    _run(store, "report", "--format", "html", "--output", str(out))
+    page = out.read_text(encoding="utf-8")
+    assert "Budget" in page
+    assert " long" * 400 not in page and len(page) < 500_000
+    for ch in FORBIDDEN:
+        assert ch not in page

@@ -231,6 +231,9 @@ def _person(r: dict, chart: dict | None) -> str:
 
 def render_html(rep: dict, *, heavy: int = 8, cadence: int = 60) -> str:
     """The whole report page; ``heavy`` and ``cadence`` draw the guide lines of the circle chart."""
+    from inboxrel.report.render import for_display
+
+    rep = for_display(rep)  # what came from mail: no control characters, and a 10 MB subject cut to a line
     p, m = rep["period"], rep["mail"]
     charts = rep.get("charts") or {"people": [], "circle": [], "circle_total": 0}
     by_person = {c["person_id"]: c for c in charts["people"]}
