@@ -144,3 +144,18 @@ def test_one_name_from_two_addresses_merges_only_where_each_address_fits_it(db_u
     with engine.connect() as conn:
         of = dict(conn.execute(select(addresses.c.email, addresses.c.person_id)).all())
     assert of["bob.stone@home.example"] != of["bob@work.example"]
+
+
+def test_a_contact_cards_name_outlasts_later_mail(sqlite_url, now):
+    from sqlalchemy import insert
+
+    from inboxrel.models import contacts
+
+    engine, _ = _import(sqlite_url, now)
+    with engine.begin() as conn:
+        pid = conn.execute(select(addresses.c.person_id).where(addresses.c.email == "kevin@partner.example")).scalar()
+        conn.execute(insert(contacts).values(source="phone", uid="k1", person_id=pid, name="Kev Hyatt",
+                                             updated_at=now.replace(tzinfo=None)))
+    _import(sqlite_url, now, full=True)
+    with engine.connect() as conn:
+        assert conn.execute(select(people.c.name).where(people.c.id == pid)).scalar() == "Kev Hyatt"

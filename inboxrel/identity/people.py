@@ -203,6 +203,11 @@ def refresh_people(engine) -> None:
         usage = Counter()
         for r in conn.execute(select(participants.c.address_id, func.count()).group_by(participants.c.address_id)):
             usage[r[0]] = r[1]
+        from inboxrel.models import contacts
+
+        carded = {r.person_id: r.name for r in conn.execute(
+            select(contacts.c.person_id, contacts.c.name).where(contacts.c.person_id.is_not(None),
+                                                                 contacts.c.name.is_not(None)))}
         per_person: dict[int, list] = defaultdict(list)
         for r in conn.execute(select(addresses.c.id, addresses.c.person_id, addresses.c.automated, addresses.c.name)):
             per_person[r.person_id].append(r)
@@ -222,8 +227,10 @@ def refresh_people(engine) -> None:
                      for a in addrs]
             automated = kinds[0] if all(kinds) else None
             primary = max(addrs, key=lambda a: (usage.get(a.id, 0), -a.id))
-            # the name of the person's most used address that has one: it follows the mail as it arrives
-            name = next((a.name for a in sorted(addrs, key=lambda a: (-usage.get(a.id, 0), a.id)) if a.name), None)
+            # the name in the user's own contacts, else the name of the person's most used address that has
+            # one: it follows the mail as it arrives
+            name = carded.get(pid) or next(
+                (a.name for a in sorted(addrs, key=lambda a: (-usage.get(a.id, 0), a.id)) if a.name), None)
             person_updates.append({"pid": pid, "primary": primary.id, "auto": automated, "name": name})
         if addr_updates:
             conn.execute(update(addresses).where(addresses.c.id == bindparam("aid"))
