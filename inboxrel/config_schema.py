@@ -129,7 +129,8 @@ TOP_SCHEMA: dict[str, Key] = {k.name: k for k in (
     Key("thresholds", "table", {}, "numbers the built-in rules compare against (keys: thresholds.*)"),
     Key("rules", "array", [], "your own rules: name, description, when, action, priority, reason"),
     Key("policy", "list", None, "the rules in force, in order (default: the built-in policy)"),
-    Key("calendars", "array", [], "calendar sources"),
+    Key("calendars", "array", [], "one [[calendars]] table per CalDAV calendar or CardDAV address book "
+        "(keys: calendars[].*)"),
 )}
 
 
@@ -265,18 +266,62 @@ def _check_rules(raw: dict, path: Path, text: str) -> None:
                                  rules=raw.get("rules", []), policy=raw.get("policy")))
 
 
+# What each [[calendars]] key means (the keys and defaults are inboxrel.config.CalendarConfig's own).
+CALENDAR_MEANINGS = {
+    "name": "the calendar's name in inboxrel (required)",
+    "url": "the calendar collection's URL (required)",
+    "username": "login name on the server",
+    "password_env": "name of the environment variable holding the password",
+    "password_command": "a command whose first output line is the password",
+    "keyring": "read the password from the system keyring",
+    "oauth2_token_command": "a command printing an OAuth2 access token",
+    "ca_file": "a CA certificate file (PEM) for a private server",
+    "timeout": "seconds without an answer from the server before giving up",
+    "past_days": "recurring events are expanded this many days back",
+    "future_days": "... and this many days ahead",
+    "kind": "caldav (a calendar) or carddav (an address book)",
+}
+
+
+def calendar_schema() -> dict[str, Key]:
+    """The [[calendars]] keys as :class:`Key` rows, read from ``CalendarConfig`` (empty before it exists)."""
+    import dataclasses
+
+    from inboxrel import config
+
+    cls = getattr(config, "CalendarConfig", None)
+    keys = getattr(config, "CALENDAR_KEYS", None)
+    if cls is None or not keys:
+        return {}
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in keys:
+            continue
+        ann = str(f.type)
+        kind = "bool" if ann.startswith("bool") else "int" if ann.startswith("int") else "string"
+        default = f.default if f.default is not dataclasses.MISSING else None
+        low = 1 if f.name == "timeout" else (0 if kind == "int" else None)
+        out[f.name] = Key(f.name, kind, default, CALENDAR_MEANINGS.get(f.name, "see `inboxrel calendar add --help`"),
+                          low)
+    return out
+
+
 def _check_calendars(calendars: list, path: Path, text: str) -> None:
     from inboxrel import config
 
     keys = getattr(config, "CALENDAR_KEYS", None)
     if not keys:
         return
+    schema = calendar_schema()
     for i, table in enumerate(calendars):
-        for key in table:
+        for key, value in table.items():
             if key not in keys:
                 line = line_of(text, ("calendars", i, key))
                 raise ConfigError(f"{path}:{line or '?'}: unknown key \"{key}\" in [[calendars]] #{i + 1}"
                                   f"{_did_you_mean(key, keys)} (allowed: {', '.join(sorted(keys))})")
+            spec = schema.get(key)
+            if spec is not None and not spec.check(value):
+                raise _bad(path, text, ("calendars", i, key), f"[[calendars]] #{i + 1} {key}", value, spec)
 
 
 def reference_rows() -> list[tuple[str, str, str, str]]:
@@ -297,7 +342,7 @@ def reference_rows() -> list[tuple[str, str, str, str]]:
             out.append((prefix + key.name, kind, shown, key.meaning))
         return out
 
-    out = rows(TOP_SCHEMA, "") + rows(ACCOUNT_SCHEMA, "accounts.NAME.")
+    out = rows(TOP_SCHEMA, "") + rows(ACCOUNT_SCHEMA, "accounts.NAME.") + rows(calendar_schema(), "calendars[].")
     for name, (default, kind, what) in DEFAULTS.items():
         out.append((f"thresholds.{name}", {"days": "days or duration", "int": "integer"}.get(kind, "number"),
                     _show(default), what))
