@@ -39,6 +39,10 @@ def _load(tmp_path, text: str):
     ('call_min_seconds = -5\n', [":1:", "call_min_seconds", "-5"]),
     ('policy = ["automated", "nope"]\n', [":1:", "policy", "nope"]),
     ('[[rules]]\nname = 5\n', [":1:", "[[rules]]", "name"]),
+    ('[[calendars]]\nname = "w"\nurl = "https://dav.example/"\ntimeout = "abc"\n',
+     [":4:", "[[calendars]] #1 timeout", '"abc"', "whole number"]),
+    ('[[calendars]]\nname = "w"\nurl = "https://dav.example/"\n[[calendars]]\nname = "v"\nurll = "x"\n',
+     [":6:", 'unknown key "urll"', 'did you mean "url"']),
 ])
 def test_bad_values_name_the_key_its_line_the_value_and_what_is_allowed(tmp_path, text, needles):
     with pytest.raises(ConfigError) as exc:
