@@ -82,7 +82,8 @@ class AccountConfig:
 # name and url are required; the secret options are those of an IMAP account (the secret itself is never
 # in the file); past_days/future_days bound the window recurring events are expanded in.
 CALENDAR_KEYS = {"name", "url", "username", "password_env", "password_command", "keyring",
-                 "oauth2_token_command", "ca_file", "timeout", "past_days", "future_days"}
+                 "oauth2_token_command", "ca_file", "timeout", "past_days", "future_days",
+                 "kind"}  # kind: "caldav" (default) or "carddav", an address book (`inboxrel carddav add`)
 
 
 @dataclass
@@ -100,6 +101,7 @@ class CalendarConfig:
     timeout: int = 60
     past_days: int = 365
     future_days: int = 31
+    kind: str = "caldav"
 
     def to_toml(self) -> dict[str, Any]:
         defaults = CalendarConfig(name="", url="")
@@ -122,6 +124,8 @@ def calendars_from(raw: dict[str, Any], path: Path) -> dict[str, CalendarConfig]
                               f"allowed: {', '.join(sorted(CALENDAR_KEYS))}")
         if table["name"] in out:
             raise ConfigError(f"{path}: two calendars are named {table['name']!r}: rename one")
+        if table.get("kind", "caldav") not in ("caldav", "carddav"):
+            raise ConfigError(f"{path}: calendar {table['name']!r}: kind must be \"caldav\" or \"carddav\"")
         out[table["name"]] = CalendarConfig(**table)
     return out
 

@@ -38,7 +38,7 @@ Subject: weekend
 Date: Tue, 21 May 2024 20:00:00 +0000
 Message-ID: <home-1@home.example>
 
-See you Saturday?
+Thanks for the photos from the weekend.
 """
 
 

@@ -60,6 +60,13 @@ def calendar_add(app: App, name, url, username, password_env, password_command, 
           --username me --password-command 'pass show nextcloud'
       inboxrel calendar add local --url http://127.0.0.1:5232/me/cal/ --username me --keyring
     """
+    _add_source(app, "caldav", name, url, username, password_env, password_command, use_keyring,
+                oauth2_token_command, ca_file, replace, past_days=past_days, future_days=future_days)
+
+
+def _add_source(app: App, kind, name, url, username, password_env, password_command, use_keyring,
+                oauth2_token_command, ca_file, replace, **extra):
+    """Write a ``[[calendars]]`` table of ``kind`` caldav|carddav (`calendar add`, `carddav add`)."""
     from inboxrel.config import CalendarConfig, save_settings
     from inboxrel.sources.caldav import check_url
 
@@ -75,8 +82,7 @@ def calendar_add(app: App, name, url, username, password_env, password_command, 
         raise UsageError(f"calendar {name!r} already exists in {settings.config_path}: pass --replace to overwrite it")
     cal = CalendarConfig(name=name, url=url, username=username, password_env=password_env,
                          password_command=password_command, keyring=use_keyring,
-                         oauth2_token_command=oauth2_token_command, ca_file=ca_file, past_days=past_days,
-                         future_days=future_days)
+                         oauth2_token_command=oauth2_token_command, ca_file=ca_file, kind=kind, **extra)
     if use_keyring:
         import sys
 
@@ -92,7 +98,9 @@ def calendar_add(app: App, name, url, username, password_env, password_command, 
     calendars[name] = cal
     settings.raw["calendars"] = [c.to_toml() for c in calendars.values()]
     save_settings(settings)
-    emit(f"calendar {name} written to {settings.config_path}; check it with `inboxrel calendar test {name}`")
+    what, cmd = ("address book", "carddav") if kind == "carddav" else ("calendar", "calendar")
+    emit(f"{what} {name} written to {settings.config_path}; check it with `inboxrel {cmd} test {name}`")
+
 
 
 def _settings_for_writing(app: App):
@@ -162,6 +170,10 @@ def calendar_test(app: App, name, fmt):
       inboxrel calendar test work
       inboxrel calendar test work --format json
     """
+    _test(app, name, fmt)
+
+
+def _test(app: App, name, fmt):
     import os
 
     from inboxrel.sources.caldav import check_calendar
@@ -172,6 +184,9 @@ def calendar_test(app: App, name, fmt):
         from inboxrel.report.render import render_json
 
         emit(render_json(out))
+        return
+    if cal.kind == "carddav":
+        emit(f"read {out['url']} as {out['username']}: the address book holds {out['objects']} cards")
         return
     emit(f"read {out['url']} as {out['username']}: {out['display_name'] or 'calendar'} holds {out['objects']} "
          f"objects; incremental sync {'supported' if out['sync_token'] else 'by ETags (no sync token)'}")
@@ -207,7 +222,11 @@ def calendar_sync(app: App, names, full, quiet, fmt):
       inboxrel calendar sync work --format json
       inboxrel calendar sync --full
     """
-    results, errors = run_sync(app, names, full=full)
+    _sync_command(app, names, full, quiet, fmt, "caldav")
+
+
+def _sync_command(app: App, names, full, quiet, fmt, kind):
+    results, errors = run_sync(app, names, full=full, kind=kind)
     if fmt == "json":
         from inboxrel.report.render import render_json
 
@@ -218,15 +237,16 @@ def calendar_sync(app: App, names, full, quiet, fmt):
     raise_worst(results, errors)
 
 
-def run_sync(app: App, names=(), *, full: bool = False):
-    """Sync calendars under the store's lock; (results, errors)."""
+def run_sync(app: App, names=(), *, full: bool = False, kind: str = "caldav"):
+    """Sync the calendars (or address books) of ``kind`` under the store's lock; (results, errors)."""
     import os
 
     from inboxrel.sources.caldav import sync_calendars
 
-    calendars = app.settings.calendars
+    sources = {n: c for n, c in app.settings.calendars.items() if c.kind == kind}
     with app.lock():
-        return sync_calendars(app.engine(), calendars, tuple(names), now=app.now, environ=os.environ, full=full)
+        return sync_calendars(app.engine(), sources, tuple(names), now=app.now, environ=os.environ, full=full,
+                              region=app.settings.default_region)
 
 
 def sync_lines(results) -> list[str]:
@@ -234,6 +254,13 @@ def sync_lines(results) -> list[str]:
     for r in results:
         if "error" in r:
             out.append(f"  calendar {r['calendar']}: FAILED: {r['error']}")
+            continue
+        if r.get("kind") == "carddav":
+            out.append(f"  address book {r['calendar']}: {r['changed']} new or changed, {r['deleted']} gone, "
+                       f"{r['unchanged']} unchanged; {r['linked']} contacts linked to people, {r['merged']} merges"
+                       + (f"; {r['skipped']} unreadable skipped" if r["skipped"] else "") + f" ({r['seconds']} s)")
+            for p in r["problems"][:10]:
+                out.append(f"    skipped {p['href']}: {p['reason']}")
             continue
         out.append(f"  calendar {r['calendar']}: {r['changed']} new or changed, {r['deleted']} gone, "
                    f"{r['unchanged']} unchanged; {r['occurrences']} meetings with people"
@@ -266,7 +293,7 @@ def sync_for_ingest(app: App, engine, account_names) -> tuple[list, list]:
     calendars = app.settings.calendars
     if account_names or not calendars:
         return [], []
-    return sync_calendars(engine, calendars, (), now=app.now, environ=os.environ)
+    return sync_calendars(engine, calendars, (), now=app.now, environ=os.environ, region=app.settings.default_region)
 
 
 def calendar_error(errors):
@@ -283,6 +310,82 @@ def raise_worst(results, errors) -> None:
     if len(errors) == len(results) == 1:
         raise errors[0]
     raise PartialError(f"{len(errors)} of {len(results)} calendars failed: {errors[0]}")
+
+
+# -- carddav --------------------------------------------------------------------------------------------
+
+@click.group("carddav", cls=InboxrelGroup)
+def carddav_group():
+    """CardDAV address books, read-only: the cards of `import-contacts`, kept in step every night.
+
+    \b
+    Examples:
+      inboxrel carddav add friends --url https://dav.example.com/u/contacts/ --username u --password-env DAV_PW
+      inboxrel carddav test friends
+      inboxrel carddav sync               # also run by `inboxrel ingest`
+    """
+
+
+@carddav_group.command("add")
+@click.argument("name")
+@click.option("--url", required=True, help="The address book's CardDAV URL (https; http only for loopback).")
+@click.option("--username", required=True, help="Login name on the CardDAV server.")
+@click.option("--password-env", metavar="VAR", help="Read the password from environment variable VAR.")
+@click.option("--password-command", metavar="CMD",
+              help="Run CMD (no shell); its first output line is the password (e.g. 'pass show dav').")
+@click.option("--keyring", "use_keyring", is_flag=True,
+              help="The password is in the system keyring (service inboxrel/calendar/NAME).")
+@click.option("--oauth2-token-command", metavar="CMD", help="Run CMD; it prints an OAuth2 bearer token.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+              help="Trust this CA certificate (a self-hosted server).")
+@click.option("--replace", is_flag=True, help="Overwrite a source of the same name.")
+@pass_app
+def carddav_add(app: App, name, url, username, password_env, password_command, use_keyring, oauth2_token_command,
+                ca_file, replace):
+    """Add CardDAV address book NAME to the config ([[calendars]] with kind = "carddav").
+
+    \b
+    Examples:
+      inboxrel carddav add friends --url https://dav.example.com/u/contacts/ --username u --password-env DAV_PW
+      inboxrel carddav add icloud --url https://contacts.icloud.com/123/carddavhome/card/ \\
+          --username me@icloud.com --password-command 'pass show icloud-app-password'
+    """
+    _add_source(app, "carddav", name, url, username, password_env, password_command, use_keyring,
+                oauth2_token_command, ca_file, replace)
+
+
+@carddav_group.command("test")
+@click.argument("name")
+@format_option("text", "json", default="text")
+@pass_app
+def carddav_test(app: App, name, fmt):
+    """Log in to address book NAME and count its cards, saving nothing (exit 77 / 69 like IMAP).
+
+    \b
+    Examples:
+      inboxrel carddav test friends
+    """
+    _test(app, name, fmt)
+
+
+@carddav_group.command("sync")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--full", is_flag=True, help="Download every card again.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success; errors still go to stderr.")
+@format_option("text", "json", default="text")
+@pass_app
+def carddav_sync(app: App, names, full, quiet, fmt):
+    """Read what changed in the address books (all, or the NAMEs) and update people from the cards.
+
+    Only new or changed cards are downloaded; a card deleted on the server is dropped (a merge it
+    caused stays until `inboxrel people undo`). Exit status as for `calendar sync`.
+
+    \b
+    Examples:
+      inboxrel carddav sync
+      inboxrel carddav sync friends --format json
+    """
+    _sync_command(app, names, full, quiet, fmt, "carddav")
 
 
 # -- import-contacts ---------------------------------------------------------------------------------------
@@ -328,4 +431,4 @@ def import_contacts_cmd(app: App, file, source, fmt):
         click.echo(f"  skipped the card at line {p['line']}: {p['reason']}", err=True)
 
 
-COMMANDS = [calendar_group, import_contacts_cmd]
+COMMANDS = [calendar_group, carddav_group, import_contacts_cmd]

@@ -65,7 +65,13 @@ def _secret_holder(cal) -> SimpleNamespace:
 
 
 def connect(cal, environ):
-    """A read-only handle on the calendar collection at ``cal.url`` (caldav ``Calendar``)."""
+    """A read-only handle on the calendar collection at ``cal.url``: (client, caldav ``Calendar``)."""
+    client = connect_client(cal, environ)
+    return client, client.calendar(url=cal.url)
+
+
+def connect_client(cal, environ):
+    """A DAV client for ``cal.url`` logged in with the source's secret (also for CardDAV address books)."""
     import caldav
 
     from inboxrel.secrets import fetch_credential
@@ -76,10 +82,9 @@ def connect(cal, environ):
                           f"{cal.name} --url ... --username U --replace`")
     cred = fetch_credential(_secret_holder(cal), environ)
     kwargs = {"auth_type": "bearer"} if cred.mechanism == "xoauth2" else {"auth_type": "basic"}
-    client = caldav.DAVClient(url=cal.url, username=cred.username, password=cred.secret,
-                              timeout=cal.timeout, ssl_verify_cert=cal.ca_file or True,
-                              require_tls=urlsplit(cal.url).scheme == "https", enable_rfc6764=False, **kwargs)
-    return client, client.calendar(url=cal.url)
+    return caldav.DAVClient(url=cal.url, username=cred.username, password=cred.secret,
+                            timeout=cal.timeout, ssl_verify_cert=cal.ca_file or True,
+                            require_tls=urlsplit(cal.url).scheme == "https", enable_rfc6764=False, **kwargs)
 
 
 def _translate(exc: Exception, cal) -> InboxrelError:
@@ -348,17 +353,25 @@ def _record_error(engine, source_id: int, exc: Exception, now: datetime) -> None
             last_sync_at=to_db(now), last_error=str(exc)[:1000], last_error_at=to_db(now)))
 
 
-def sync_calendars(engine, calendars: dict, names=(), *, now: datetime, environ, full: bool = False):
-    """Sync the named calendars (all when none are named), each on its own: one failing never stops the
-    others. Return (results, errors) where errors are the named exceptions of the ones that failed."""
+def sync_calendars(engine, calendars: dict, names=(), *, now: datetime, environ, full: bool = False,
+                   region: str = "US"):
+    """Sync the named calendars and address books (all when none are named), each on its own: one failing
+    never stops the others. Return (results, errors) where errors are the named exceptions of the ones that
+    failed. ``region`` reads the numbers of address books' cards."""
     if names:
         missing = [n for n in names if n not in calendars]
         if missing:
             raise UsageError(f"no calendar named {missing[0]!r} in the config; `inboxrel calendar list` shows them")
     results, errors = [], []
     for name in (names or sorted(calendars)):
+        cal = calendars[name]
         try:
-            results.append(sync_calendar(engine, calendars[name], now=now, environ=environ, full=full))
+            if getattr(cal, "kind", "caldav") == "carddav":
+                from inboxrel.sources.carddav import sync_addressbook
+
+                results.append(sync_addressbook(engine, cal, now=now, environ=environ, region=region, full=full))
+            else:
+                results.append(sync_calendar(engine, cal, now=now, environ=environ, full=full))
         except InboxrelError as exc:
             errors.append(exc)
             results.append({"calendar": name, "error": str(exc), "exit_code": exc.exit_code})
@@ -367,6 +380,17 @@ def sync_calendars(engine, calendars: dict, names=(), *, now: datetime, environ,
 
 def check_calendar(cal, environ) -> dict:
     """Log in and list the calendar without saving anything (`inboxrel calendar test`)."""
+    if getattr(cal, "kind", "caldav") == "carddav":
+        from inboxrel.sources.carddav import fetch_changes as fetch_cards
+
+        try:
+            listed, _ = fetch_cards(connect_client(cal, environ), cal.url, {}, download=False)
+        except InboxrelError:
+            raise
+        except Exception as exc:
+            raise _translate(exc, cal) from None
+        return {"calendar": cal.name, "url": _safe(cal.url), "username": cal.username, "display_name": None,
+                "objects": len(listed), "sync_token": False}
     try:
         _client, calendar = connect(cal, environ)
         result = calendar.get_objects_by_sync_token(None, load_objects=False)
