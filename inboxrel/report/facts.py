@@ -28,8 +28,8 @@ from inboxrel.models import (
 )
 from inboxrel.report.volume import _dt, broadcast_people, burst_summary, volume_rows
 from inboxrel.rules.awaiting_reply import last_message_waits, waiting_threads
-from inboxrel.rules.cadence import Cadence, resolve_cadence
 from inboxrel.rules.base import medium_word
+from inboxrel.rules.cadence import Cadence, resolve_cadence
 from inboxrel.rules.facts import AwaitingThread, Evidence, PersonFacts
 
 FROM_THEM = (None, "to_me")
