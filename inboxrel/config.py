@@ -83,7 +83,7 @@ class AccountConfig:
 # in the file); past_days/future_days bound the window recurring events are expanded in.
 CALENDAR_KEYS = {"name", "url", "username", "password_env", "password_command", "keyring",
                  "oauth2_token_command", "ca_file", "timeout", "past_days", "future_days",
-                 "kind"}  # kind: "caldav" (default) or "carddav", an address book (`inboxrel carddav add`)
+                 "kind"}  # "caldav" (default), "carddav" (an address book) or "ics" (a subscription URL, a secret)
 
 
 @dataclass
@@ -124,8 +124,8 @@ def calendars_from(raw: dict[str, Any], path: Path) -> dict[str, CalendarConfig]
                               f"allowed: {', '.join(sorted(CALENDAR_KEYS))}")
         if table["name"] in out:
             raise ConfigError(f"{path}: two calendars are named {table['name']!r}: rename one")
-        if table.get("kind", "caldav") not in ("caldav", "carddav"):
-            raise ConfigError(f"{path}: calendar {table['name']!r}: kind must be \"caldav\" or \"carddav\"")
+        if table.get("kind", "caldav") not in ("caldav", "carddav", "ics"):
+            raise ConfigError(f"{path}: calendar {table['name']!r}: kind must be \"caldav\", \"carddav\" or \"ics\"")
         out[table["name"]] = CalendarConfig(**table)
     return out
 

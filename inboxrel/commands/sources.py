@@ -30,8 +30,10 @@ def calendar_group():
 
 @calendar_group.command("add")
 @click.argument("name")
-@click.option("--url", required=True, help="The calendar collection's CalDAV URL (https; http only for loopback).")
-@click.option("--username", required=True, help="Login name on the CalDAV server.")
+@click.option("--url", help="The calendar collection's CalDAV URL (https; http only for loopback).")
+@click.option("--username", help="Login name on the CalDAV server.")
+@click.option("--ics-url", metavar="URL",
+              help="Instead: a published/secret ICS address (a secret: kept only in the config file).")
 @click.option("--password-env", metavar="VAR", help="Read the password from environment variable VAR.")
 @click.option("--password-command", metavar="CMD",
               help="Run CMD (no shell); its first output line is the password (e.g. 'pass show dav').")
@@ -46,8 +48,8 @@ def calendar_group():
               help="... and this far ahead.")
 @click.option("--replace", is_flag=True, help="Overwrite a calendar of the same name.")
 @pass_app
-def calendar_add(app: App, name, url, username, password_env, password_command, use_keyring, oauth2_token_command,
-                 ca_file, past_days, future_days, replace):
+def calendar_add(app: App, name, url, username, ics_url, password_env, password_command, use_keyring,
+                 oauth2_token_command, ca_file, past_days, future_days, replace):
     """Add CalDAV calendar NAME to the config file (the password itself is never written).
 
     Choose exactly one password source, as for `inboxrel account add`. The calendar is only ever
@@ -59,7 +61,20 @@ def calendar_add(app: App, name, url, username, password_env, password_command, 
       inboxrel calendar add home --url https://cloud.example.org/remote.php/dav/calendars/me/personal/ \\
           --username me --password-command 'pass show nextcloud'
       inboxrel calendar add local --url http://127.0.0.1:5232/me/cal/ --username me --keyring
+      inboxrel calendar add google --ics-url 'https://calendar.google.com/calendar/ical/.../private-.../basic.ics'
+
+    With --ics-url (Google's "secret address in iCal format", Outlook's published calendar) no
+    username or password is needed: the URL itself is the secret. It is written only to the config
+    file (mode 0600) and never shown: messages and `calendar list` name its host only.
     """
+    if ics_url:
+        if url or username or password_env or password_command or use_keyring or oauth2_token_command:
+            raise UsageError("--ics-url needs no --url, --username or password source: the address is the secret")
+        _add_source(app, "ics", name, ics_url, None, None, None, False, None, ca_file, replace,
+                    past_days=past_days, future_days=future_days)
+        return
+    if not url or not username:
+        raise UsageError("give --url and --username (a CalDAV calendar), or --ics-url (a subscription address)")
     _add_source(app, "caldav", name, url, username, password_env, password_command, use_keyring,
                 oauth2_token_command, ca_file, replace, past_days=past_days, future_days=future_days)
 
@@ -72,9 +87,14 @@ def _add_source(app: App, kind, name, url, username, password_env, password_comm
 
     if not _NAME.match(name):
         raise UsageError(f"calendar name {name!r}: use letters, digits, '.', '_' and '-' (e.g. work)")
-    check_url(url, f"calendar {name!r}")
+    try:
+        check_url(url, f"calendar {name!r}")
+    except UsageError as exc:
+        if kind == "ics":  # the message quotes the URL: not a secret one
+            raise UsageError(f"calendar {name!r}: the --ics-url must be an https:// address") from exc
+        raise
     sources = [s for s in (password_env, password_command, use_keyring or None, oauth2_token_command) if s]
-    if len(sources) != 1:
+    if len(sources) != 1 and kind != "ics":
         raise UsageError("give exactly one of --password-env, --password-command, --keyring, --oauth2-token-command")
     settings = _settings_for_writing(app)
     calendars = settings.calendars
@@ -138,7 +158,13 @@ def calendar_list(app: App, fmt):
                   cal.password_command else "keyring" if cal.keyring else "oauth2_token_command"
                   if cal.oauth2_token_command else "none")
         s = state.get(name, {})
-        rows.append({"calendar": name, "url": _safe(cal.url), "username": cal.username, "secret": secret,
+        if cal.kind == "ics":
+            from inboxrel.sources.ics_url import redact
+
+            shown, secret = redact(cal.url), "the URL itself"
+        else:
+            shown = _safe(cal.url)
+        rows.append({"calendar": name, "kind": cal.kind, "url": shown, "username": cal.username, "secret": secret,
                      "items": s.get("items", 0), "last_ok_at": s.get("last_ok_at"),
                      "last_error": s.get("last_error"), "last_error_at": s.get("last_error_at")})
     if fmt == "json":
@@ -149,7 +175,8 @@ def calendar_list(app: App, fmt):
     if not rows:
         emit("no calendars yet: add one with `inboxrel calendar add NAME --url URL --username U --password-env VAR`")
     for r in rows:
-        line = (f"{r['calendar']}: {r['url']} as {r['username']} ({r['secret']}); {r['items']} items; "
+        who = f"as {r['username']} ({r['secret']})" if r["username"] else f"({r['secret']} is the secret)"
+        line = (f"{r['calendar']}: {r['url']} {who}; {r['items']} items; "
                 f"last success {r['last_ok_at'] or 'never'}")
         if r["last_error"]:
             line += f"; last error {r['last_error_at']}: {r['last_error']}"
@@ -187,6 +214,9 @@ def _test(app: App, name, fmt):
         return
     if cal.kind == "carddav":
         emit(f"read {out['url']} as {out['username']}: the address book holds {out['objects']} cards")
+        return
+    if cal.kind == "ics":
+        emit(f"read {out['url']}: the subscription holds {out['objects']} events (by UID)")
         return
     emit(f"read {out['url']} as {out['username']}: {out['display_name'] or 'calendar'} holds {out['objects']} "
          f"objects; incremental sync {'supported' if out['sync_token'] else 'by ETags (no sync token)'}")
@@ -238,12 +268,14 @@ def _sync_command(app: App, names, full, quiet, fmt, kind):
 
 
 def run_sync(app: App, names=(), *, full: bool = False, kind: str = "caldav"):
-    """Sync the calendars (or address books) of ``kind`` under the store's lock; (results, errors)."""
+    """Sync the calendars (caldav: CalDAV and ICS subscriptions) or address books (carddav) under the
+    store's lock; (results, errors)."""
     import os
 
     from inboxrel.sources.caldav import sync_calendars
 
-    sources = {n: c for n, c in app.settings.calendars.items() if c.kind == kind}
+    kinds = ("caldav", "ics") if kind == "caldav" else (kind,)
+    sources = {n: c for n, c in app.settings.calendars.items() if c.kind in kinds}
     with app.lock():
         return sync_calendars(app.engine(), sources, tuple(names), now=app.now, environ=os.environ, full=full,
                               region=app.settings.default_region)
@@ -261,6 +293,9 @@ def sync_lines(results) -> list[str]:
                        + (f"; {r['skipped']} unreadable skipped" if r["skipped"] else "") + f" ({r['seconds']} s)")
             for p in r["problems"][:10]:
                 out.append(f"    skipped {p['href']}: {p['reason']}")
+            continue
+        if r.get("not_modified"):
+            out.append(f"  calendar {r['calendar']}: not modified since the last sync ({r['seconds']} s)")
             continue
         out.append(f"  calendar {r['calendar']}: {r['changed']} new or changed, {r['deleted']} gone, "
                    f"{r['unchanged']} unchanged; {r['occurrences']} meetings with people"

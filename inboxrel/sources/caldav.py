@@ -370,6 +370,10 @@ def sync_calendars(engine, calendars: dict, names=(), *, now: datetime, environ,
                 from inboxrel.sources.carddav import sync_addressbook
 
                 results.append(sync_addressbook(engine, cal, now=now, environ=environ, region=region, full=full))
+            elif getattr(cal, "kind", "caldav") == "ics":
+                from inboxrel.sources.ics_url import sync_ics
+
+                results.append(sync_ics(engine, cal, now=now, full=full))
             else:
                 results.append(sync_calendar(engine, cal, now=now, environ=environ, full=full))
         except InboxrelError as exc:
@@ -380,6 +384,12 @@ def sync_calendars(engine, calendars: dict, names=(), *, now: datetime, environ,
 
 def check_calendar(cal, environ) -> dict:
     """Log in and list the calendar without saving anything (`inboxrel calendar test`)."""
+    if getattr(cal, "kind", "caldav") == "ics":
+        from inboxrel.sources.ics_url import fetch_ics, redact, split_by_uid
+
+        _status, body, _v = fetch_ics(cal, {})
+        return {"calendar": cal.name, "url": redact(cal.url), "username": None, "display_name": None,
+                "objects": len(split_by_uid(body or b"")), "sync_token": False}
     if getattr(cal, "kind", "caldav") == "carddav":
         from inboxrel.sources.carddav import fetch_changes as fetch_cards
 
