@@ -217,11 +217,19 @@ def person(app: App, person, limit, fmt):
 
     with app.engine().connect() as conn:
         data = person_timeline(conn, person, app.now, limit=limit)
+        from inboxrel.sources.contacts import contact_info
+
+        data.update(contact_info(conn, data["id"]))  # numbers (contact first) and contact cards
     if fmt == "json":
         emit(render_json(data))
         return
     emit(f"{data['name'] or data['email']} <{data['email']}>" + (" [automated]" if data["automated"] else ""))
     emit(f"  addresses: {', '.join(data['emails'])}")
+    if data["phones"]:
+        emit("  phones: " + ", ".join(f"{n['e164']} ({n['label'] or n['from']})" for n in data["phones"]))
+    for card in data["contacts"]:
+        dates = [f"{k} {card[k]}" for k in ("birthday", "anniversary") if card[k]]
+        emit(f"  contact card ({card['source']}): {card['name'] or '-'}" + (f"; {', '.join(dates)}" if dates else ""))
     emit(f"  sent {data['sent']} / received {data['received']} (90 days: {data['sent_90d']} / "
          f"{data['received_90d']}); threads {data['threads']}, two-way {data['two_way_threads']}")
     emit(f"  first {data['first_at'] or '-'}, last {data['last_at'] or '-'}; awaiting my reply "

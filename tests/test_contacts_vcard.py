@@ -202,3 +202,18 @@ def test_bad_files_are_one_line_errors(sqlite_url, tmp_path):
     utf16.write_bytes((CARDS / "apple-contacts.vcf").read_text().encode("utf-16"))
     res = run(sqlite_url, "import-contacts", str(utf16))
     assert res.exit_code == 0 and "1 contacts read" in res.output
+
+
+def test_person_shows_the_contacts_addresses_numbers_and_card(db_url, tmp_path):
+    store(db_url, tmp_path)
+    assert run(db_url, "import-contacts", str(CARDS / "google-contacts.vcf")).exit_code == 0
+    res = run(db_url, "person", "awalker@home.example", "--format", "json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert sorted(data["emails"]) == ["alice.walker@new.example", "alice@alpha.example", "awalker@home.example"]
+    assert [(p["e164"], p["label"], p["from"]) for p in data["phones"]] == [
+        ("+12125550100", "work", "contact"), ("+17138533907", "mobile", "signature")]
+    assert [(c["name"], c["birthday"]) for c in data["contacts"]] == [("Alice M. Walker", "1980-05-28")]
+    text = run(db_url, "person", "alice@alpha.example").output
+    assert "phones: +12125550100 (work), +17138533907 (mobile)" in text
+    assert "contact card (vcf): Alice M. Walker; birthday 1980-05-28" in text

@@ -320,3 +320,20 @@ def _merged_into(conn) -> dict[int, int]:
         select(identity_events.c.other_person_id, identity_events.c.person_id)
         .where(identity_events.c.kind == "merge", identity_events.c.undone_at.is_(None))
         .order_by(identity_events.c.id))}
+
+
+def contact_info(conn, person_id: int) -> dict:
+    """A person's phone numbers (labelled; from a card or a signature) and contact cards, for `person`."""
+    from sqlalchemy import select
+
+    from inboxrel.clock import iso
+    from inboxrel.models import contacts, phone_numbers
+
+    phones = [{"e164": r.e164, "label": r.label, "from": "signature" if r.message_id is not None else "contact",
+               "last_seen": iso(r.last_seen)}
+              for r in conn.execute(select(phone_numbers).where(phone_numbers.c.person_id == person_id)
+                                    .order_by(phone_numbers.c.message_id.is_not(None), phone_numbers.c.e164))]
+    cards = [{"source": r.source, "uid": r.uid, "name": r.name, "birthday": r.birthday, "anniversary": r.anniversary}
+             for r in conn.execute(select(contacts).where(contacts.c.person_id == person_id)
+                                   .order_by(contacts.c.source, contacts.c.uid))]
+    return {"phones": phones, "contacts": cards}
