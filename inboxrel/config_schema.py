@@ -52,7 +52,8 @@ class Key:
         if self.kind == "list":
             return 'a list of strings, e.g. ["a", "b"]'
         if self.kind == "choice":
-            return "one of " + ", ".join(f'"{c}"' for c in self.choices)
+            quoted = [f'"{c}"' for c in self.choices]
+            return ", ".join(quoted[:-1]) + " or " + quoted[-1]
         if self.kind == "region":
             return 'a two-letter country code in quotes, e.g. "US" or "DE"'
         if self.kind == "tables":
@@ -199,7 +200,7 @@ def _unknown(path: Path, text: str, loc: tuple, section: str, allowed) -> Config
 
 
 def _bad(path: Path, text: str, loc: tuple, where: str, value: Any, key: Key) -> ConfigError:
-    return _fail(path, text, loc, f"{where} = {_show(value)}: must be {key.allowed()} — {key.meaning}")
+    return _fail(path, text, loc, f"{where} must be {key.allowed()}, not {_show(value)} — {key.meaning}")
 
 
 def validate_config(raw: dict, path: Path, text: str, *, top_keys=(), account_keys=()) -> None:
