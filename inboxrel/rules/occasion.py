@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from inboxrel.rules.base import Rule, plural
+from inboxrel.rules.conditions import Clause, custom
 
 DAYS_BEFORE = 7  # the week before the day
 
@@ -37,11 +38,15 @@ class Occasion(Rule):
     action = "boost"
     priority = 4
 
-    def may_fire(self, p, th):
-        return bool(p.occasions)
+    def gate(self, th):
+        return [Clause("occasions", custom("p.occasions", None),
+                       lambda p: "no birthday or anniversary on their contact card")]
 
     def check(self, p, th):
         window = int(getattr(th, "occasion_days", DAYS_BEFORE))
+        unmet = self.unmet(p, th)
+        if unmet is not None:
+            return self.verdict(False, unmet, window_days=window)
         today = p.now.date()
         soon = []
         for kind, value in p.occasions:
