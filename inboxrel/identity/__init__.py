@@ -24,7 +24,7 @@ _EXPORTS = {
               "discover_identity", "owner_name", "identity_rows", "account_identity", "apply_delegates", "settle_me"),
     "people": ("merge_people_automatically", "refresh_people", "refresh_names", "resolve_person", "merge_people",
                "split_address", "undo_event", "history"),
-    "settle": ("settle_identities", "directions_stale", "first_new_message_id", "after_user_change"),
+    "settle": ("settle_identities", "directions_stale", "after_user_change"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

@@ -147,12 +147,9 @@ def _move_person_refs(conn, other: int, keep: int) -> None:
         conn.execute(update(table).where(table.c.person_id == other).values(person_id=keep))
 
 
-def refresh_names(conn, since_message_id: int | None = None) -> int:
+def refresh_names(conn) -> int:
     """Each address's display name from all its mail: the most used From name, else the most used name in
     To/Cc lines; a notification sender keeps its service's name. Returns the addresses renamed.
-
-    With ``since_message_id`` only the addresses taking part in messages from that id on are looked at (the
-    ones new mail can have changed); the counts are still over all their mail.
     """
     from inboxrel.identity.names import service_name
 
@@ -160,18 +157,13 @@ def refresh_names(conn, since_message_id: int | None = None) -> int:
     q = (select(participants.c.address_id, participants.c.name, is_from.label("f"), func.count().label("n"))
          .where(participants.c.name.is_not(None), participants.c.name != "")
          .group_by(participants.c.address_id, participants.c.name))
-    if since_message_id is not None:
-        q = q.where(participants.c.address_id.in_(
-            select(participants.c.address_id).where(participants.c.message_id >= since_message_id)))
     seen: dict[int, list] = defaultdict(list)
     for r in conn.execute(q):
         seen[r.address_id].append(r)
     if not seen:
         return 0
-    current = {}
-    for r in conn.execute(select(addresses.c.id, addresses.c.email, addresses.c.name, addresses.c.automated)
-                          .where(addresses.c.id.in_(list(seen)) if len(seen) < 30000 else addresses.c.id > 0)):
-        current[r.id] = r
+    current = {r.id: r for r in conn.execute(select(addresses.c.id, addresses.c.email, addresses.c.name,
+                                                    addresses.c.automated))}
     changes = []
     for aid, rows in seen.items():
         row = current.get(aid)

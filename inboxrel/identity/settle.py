@@ -31,20 +31,20 @@ def _direction_wrong_for_non_mine(engine) -> bool:
         return conn.execute(q).first() is not None
 
 
-def settle_identities(engine, account_ids, now: datetime, *, me_changed: bool = False, full: bool = False,
-                      since_message_id: int | None = None) -> tuple[dict[int, list[str]], int]:
+def settle_identities(engine, account_ids, now: datetime, *, me_changed: bool = False,
+                      full: bool = False) -> tuple[dict[int, list[str]], int]:
     """After new mail: names, my addresses (and delegates), directions when they may be wrong, merges.
 
     Returns the addresses newly discovered as mine per account and the number of automatic merges.
     Directions are recomputed over the whole store only when my addresses changed (or ``full``): that pass
     reads every message, and people are shared by accounts, so it runs once for all of them.
-    ``since_message_id`` (the first message id this run saved) limits the name refresh to the addresses
-    that new mail can have renamed.
+    Names are refreshed over all the mail (one aggregate): a run killed before this step leaves mail whose
+    names only the next run's refresh takes in, so it cannot look at that run's new mail alone.
     """
     from inboxrel.pipelines.save import refresh_directions
 
     with engine.begin() as conn:
-        refresh_names(conn, None if full else since_message_id)
+        refresh_names(conn)
     discovered = {aid: [e for e, _ in owner.discover_identity(engine, aid, now)] for aid in account_ids}
     redo = me_changed or full or any(discovered.values()) or directions_stale(engine) \
         or _direction_wrong_for_non_mine(engine)
@@ -55,15 +55,6 @@ def settle_identities(engine, account_ids, now: datetime, *, me_changed: bool = 
     merges = merge_people_automatically(engine, now)
     refresh_people(engine)
     return discovered, merges
-
-
-def first_new_message_id(engine) -> int:
-    """The id the next saved message will get at least: pass it to :func:`settle_identities` after the run."""
-    from sqlalchemy import func
-
-    with engine.connect() as conn:
-        return (conn.execute(select(func.max(messages.c.id))).scalar() or 0) + 1
-
 
 
 def after_user_change(engine) -> None:

@@ -185,7 +185,6 @@ def import_path(
             summary.discovered += added
             me_changed = me_changed or bool(added)
 
-    first_new = identity.first_new_message_id(engine)
     writer = MailWriter(engine, account_id, now=now, store_bodies=store_bodies)
     pending = _expected_new(engine, stored, [f for f, _, unchanged in plan if not unchanged], full)
     with bulk_indexes(engine), ParserPool(enabled=pending >= POOL_MIN, signals=signals, region=region) as pool:
@@ -204,7 +203,7 @@ def import_path(
 
     if summary.new or full:
         discovered, summary.merges = identity.settle_identities(engine, [account_id], now, full=full,
-                                                                 me_changed=me_changed, since_message_id=first_new)
+                                                                 me_changed=me_changed)
         summary.discovered += discovered[account_id]
     with engine.connect() as conn:
         summary.me = sorted(my_addresses(conn, account_id))

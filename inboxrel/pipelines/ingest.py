@@ -290,7 +290,6 @@ def ingest(
     progress = progress or Progress()
     summary = IngestSummary()
     pending = []
-    first_new = identity.first_new_message_id(engine)
     with bulk_indexes(engine):
         for account in accounts:
             acc_summary, ctx = _sync_account(engine, account, now=now, environ=environ, full=full,
@@ -304,7 +303,7 @@ def ingest(
     if settle:
         discovered, merges = identity.settle_identities(
             engine, [ctx.account_id for _, ctx in settle], now, full=full,
-            me_changed=any(ctx.me_added for _, ctx in settle), since_message_id=first_new)
+            me_changed=any(ctx.me_added for _, ctx in settle))
         for acc_summary, ctx in settle:
             acc_summary.discovered += discovered[ctx.account_id]
             with engine.connect() as conn:  # a sender sampled before the sync may have turned out a delegate
