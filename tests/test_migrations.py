@@ -211,3 +211,32 @@ def test_the_early_0001_fixture_is_what_git_history_holds():
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("no git history here (an sdist or a shallow clone)")
     assert old == EARLY_0001.read_bytes()
+
+
+# 0001 was rewritten in place three times before the rule was set; revision 0003 repairs what that did.
+EDITED_BEFORE_THE_RULE = {"0001_initial_schema.py": {"c1af4ba", "d0799a8", "1702408"}}
+
+
+def test_a_landed_migration_is_never_edited():
+    """Each revision file has exactly one commit (the one adding it), and no uncommitted change."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    versions = root / "inboxrel" / "migrations" / "versions"
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True).stdout
+
+    try:
+        git("rev-parse", "HEAD")
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("no git history here (an sdist or a shallow clone)")
+    for path in sorted(versions.glob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        commits = git("log", "--format=%h", "--abbrev=7", "--", rel).split()
+        if not commits:
+            continue  # being added: not landed yet
+        allowed = EDITED_BEFORE_THE_RULE.get(path.name, set())
+        later = [c for c in commits[:-1] if c[:7] not in allowed]
+        assert not later, f"{rel} was edited after it landed ({', '.join(later)}): add a new revision instead"
+        assert not git("diff", "HEAD", "--", rel), f"{rel} has changed since it landed: add a new revision instead"
