@@ -33,6 +33,7 @@ from inboxrel.rules.cadence import Cadence, resolve_cadence
 from inboxrel.rules.facts import AwaitingThread, Evidence, PersonFacts
 
 FROM_THEM = (None, "to_me")
+ACK_CHARS = 1500  # an acknowledgement is a few words at the top: the rest of a waiting message is not read
 
 
 class CadenceBook:
@@ -311,7 +312,8 @@ def _awaiting_summary(conn, now: datetime, out: dict[int, PersonFacts], th) -> N
 def _apply_awaiting(conn, now: datetime, out: dict[int, PersonFacts], th, ids, *, bulk: bool = False) -> None:
     # for the call list, only the threads old enough for awaiting-reply; for a few people (explain) all
     q = (select(addresses.c.person_id, threads.c.id, threads.c.subject, type_coerce(threads.c.last_at, String),
-                threads.c.message_count, messages.c.recipient_count, messages.c.automated, messages.c.body_text)
+                threads.c.message_count, messages.c.recipient_count, messages.c.automated,
+                func.substr(messages.c.body_text, 1, ACK_CHARS))
          .select_from(threads.join(addresses, addresses.c.id == threads.c.last_from_address_id)
                       .join(messages, messages.c.id == threads.c.last_message_id))
          .where(*waiting_threads(now, th, old_enough=ids is None or bulk)))

@@ -81,8 +81,17 @@ class Rule:
         pick, so a store with thousands of correspondents answers fast. It is :meth:`gate` compiled; with
         no gate, always True.
         """
-        fn = self._gate(th)[2]
+        cache = self.__dict__.get("_gate_cache")
+        fn = (cache if cache is not None and cache[0] is th else self._gate(th))[2]
         return True if fn is None else fn(facts)
+
+    def may_fire_source(self, th) -> str | None:
+        """:meth:`may_fire` as Python source over ``p`` (None: not from a gate, or no gate), so a policy can
+        compile the pre-check of all its rules into one function."""
+        if type(self).may_fire is not Rule.may_fire:
+            return None
+        whole = self._gate(th)[1]
+        return None if whole is None else whole.py
 
     def unmet(self, facts, th) -> str | None:
         """The reason of the first clause of :meth:`gate` that does not hold, or None when all hold."""

@@ -101,9 +101,24 @@ class Policy:
         return where
 
     def may_suggest(self, facts) -> bool:
-        """False when no suggest rule can fire for this person (cheap; see :meth:`Rule.may_fire`)."""
+        """False when no suggest rule can fire for this person (cheap; see :meth:`Rule.may_fire`).
+
+        The suggest rules' gates compiled into one function (run over everyone: one call per person)."""
+        cache = self.__dict__.get("_may_suggest")
+        if cache is None or cache[0] is not self.th:
+            cache = self._may_suggest = (self.th, self._compile_may_suggest())
+        return cache[1](facts)
+
+    def _compile_may_suggest(self):
+        from inboxrel.rules.conditions import Condition, compile_condition
+
         th = self.th
-        return any(r.may_fire(facts, th) for r in self._pickers)
+        sources = [r.may_fire_source(th) for r in self._pickers]
+        if not sources:
+            return lambda p: False
+        if all(sources):
+            return compile_condition(Condition("(" + " or ".join(sources) + ")", None))
+        return lambda p: any(r.may_fire(p, th) for r in self._pickers)
 
     def evaluate(self, facts, *, every: bool = False, picked: bool = False) -> Decision:
         """Run the rules over one person.
