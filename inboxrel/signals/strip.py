@@ -41,6 +41,7 @@ _TO_LINE = re.compile(r"^\s*to\s*:", re.I)
 # Lotus Notes replies lay the quoted header out in columns: "Phillip.K.Allen@enron.com    To: Monica Brown",
 # then "cc:" and "Subject:" further down the same column
 _LOTUS_COLUMNS = re.compile(r"^\s*\S.{0,80}?\s{3,}To:\s+\S", re.I)
+_NOTES_HEAD = re.compile(r"^[\w.'-]+(?:@[\w.-]*)?$")  # a name or a cut address alone on its line
 _LOTUS_COLUMN_FIELD = re.compile(r"\s(?:subject|cc):(?:\s|$)", re.I)
 _WROTE_NEXT = re.compile(r"^\s*\S.{0,100}(?:wrote|writes)\s*:\s*$", re.I)
 _ON_DATE_PREFIX = re.compile(r"^\s*on\b.*(?:\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?|\b\d{4}\b)\s*,?\s*", re.I)
@@ -115,6 +116,15 @@ def _author(header_lines: list[str]) -> tuple[str | None, str | None]:
         name = _NAME_NOISE.sub("", value).replace('"', "").strip(" \t'<>,;")
         name = _LOTUS_PATH.sub("", name).strip()  # Lotus "Name/HOU/ECT"
         return (name or None), (em.strip(".").lower() if em else None)
+    if header_lines and _LOTUS_COLUMNS.match(header_lines[0]):
+        # "Jane Doe/HOU/ECT   To: ..." names the author before the gap; a cut address ("Phillip.K.Allen@enron.c")
+        # names nobody for sure
+        before = re.split(r"\s{3,}To:", header_lines[0].strip(), maxsplit=1)[0].strip()
+        before = _LOTUS_PATH.sub("", _LOTUS_PATH_EMAIL.sub("", before)).strip()
+        found = _EMAIL.fullmatch(before)
+        if found:
+            return None, before.lower()
+        return (before if before and "@" not in before and len(before.split()) >= 2 else None), None
     if header_lines and len(header_lines[0]) < 80 and not _SEPARATOR.match(header_lines[0]):
         name = header_lines[0].strip()
         name = _NAME_TAIL.sub("", name).strip()
@@ -198,6 +208,12 @@ def split_body(text: str | None) -> Body:
                 i += h
                 continue
             rest = lines[i:]
+            if _LOTUS_COLUMNS.match(lines[i]):
+                # the Notes form's first line ("Leslie.Hansen", "Phillip.K.Allen@enron.c") sits above its To: line
+                while own and not own[-1].strip():
+                    own.pop()
+                if own and len(own[-1].split()) == 1 and _NOTES_HEAD.match(own[-1].strip()):
+                    rest = [own.pop()] + rest
             quoted.extend(_blocks(rest, "forward" if _FORWARD.search(s) else "reply", None, None))
             break
         own.append(ln)
