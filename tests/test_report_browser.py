@@ -34,7 +34,8 @@ def report(tmp_path_factory) -> tuple[Path, dict]:
     import_path(engine, FIXTURES / "rules" / "hostile", now=NOW, account="test", me=[ME])
     add_interaction(engine, FRANK, "past", NOW - timedelta(days=200), medium="phone",
                     sentence="Good to catch up on the phone today <script>window.pwned=5</script>")
-    add_interaction(engine, CAROL, "planned", NOW - timedelta(days=20), medium="video")  # passed: a marker only
+    # passed, and too unsure to count as a probable conversation (0.7 x 0.8 < 0.6): a marker only
+    add_interaction(engine, CAROL, "planned", NOW - timedelta(days=20), medium="video", confidence=0.7)
     add_interaction(engine, CAROL, "request", None, medium="phone", direction="to_me", sentence="Call me?",
                     seen=NOW - timedelta(days=3))
     engine.dispose()
