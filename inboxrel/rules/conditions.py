@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 
+# plain classes, not dataclasses: this module is imported by every `suggest`, and dataclass creation costs
+# a few milliseconds of start-up each
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
 
-@dataclass(frozen=True)
 class Term:
     """A number about a person: ``py`` is its Python source over ``p``, ``sql(t)`` its column expression."""
 
-    py: str
-    sql: Callable
+    __slots__ = ("py", "sql")
+
+    def __init__(self, py: str, sql: Callable):
+        self.py, self.sql = py, sql
 
     def __add__(self, other: Term) -> Term:
         return Term(f"({self.py} + {other.py})", lambda t, a=self.sql, b=other.sql: a(t) + b(t))
@@ -56,12 +58,13 @@ def field(name: str) -> Term:
     return Term(f"p.{name}", lambda t: t[name])
 
 
-@dataclass(frozen=True)
 class Condition:
     """A yes/no question about a person: Python source over ``p``, and ``sql(t, now)`` (None: no SQL form)."""
 
-    py: str
-    sql: Callable | None
+    __slots__ = ("py", "sql")
+
+    def __init__(self, py: str, sql: Callable | None):
+        self.py, self.sql = py, sql
 
     def __and__(self, other: Condition) -> Condition:
         both = None if self.sql is None or other.sql is None else (
@@ -74,13 +77,13 @@ def custom(py: str, sql: Callable | None) -> Condition:
     return Condition(f"({py})", sql)
 
 
-@dataclass(frozen=True)
 class Clause:
     """One necessary condition of a rule, with the reason to give when it fails (``unmet(p) -> str``)."""
 
-    name: str
-    condition: Condition
-    unmet: Callable
+    __slots__ = ("name", "condition", "unmet")
+
+    def __init__(self, name: str, condition: Condition, unmet: Callable):
+        self.name, self.condition, self.unmet = name, condition, unmet
 
 
 def compile_condition(condition: Condition) -> Callable:
