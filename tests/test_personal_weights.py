@@ -191,3 +191,27 @@ def test_upgrade_to_0004_keeps_the_mail_and_rebuilds_the_personal_counts(db_url,
     with engine.connect() as conn:
         assert load_volumes(conn, NOW, [ann])[ann].personal_received_90d == 4.0
     engine.dispose()
+
+
+@pytest.mark.parametrize("user", ["heard-m", "allen-p"])
+def test_the_call_list_on_real_mail_is_people_writing_both_ways(shared_data, sqlite_url, now, user):
+    """As the owner reads it: nobody on the list is a broadcast sender, a machine or a one-way correspondent,
+    and the load the reasons cite is personal mail."""
+    from inboxrel.report.suggest import build_suggestions
+
+    engine = open_store(sqlite_url)
+    import_path(engine, shared_data / "enron" / user / "maildir", now=now, account=user, signals=False)
+    refresh_summary(engine, now=now)
+    with engine.connect() as conn:
+        rows = build_suggestions(conn, now, build_policy(), limit=10)
+        people = {r["id"]: r for r in people_rows(conn, now)}
+        found = broadcast_senders(conn)
+    assert len(rows) >= 5, [r["email"] for r in rows]
+    for r in rows:
+        p = people[r["person_id"]]
+        assert not p["automated"] and r["person_id"] not in found, r["email"]
+        assert p["personal_sent_365d"] > 0 and p["personal_received_365d"] > 0, r["email"]  # two-way
+        for reason in r["reasons"]:
+            assert " emails both ways" not in reason or " personal emails both ways" in reason, reason
+    assert any("personal emails both ways in 90 days" in reason for r in rows for reason in r["reasons"])
+    engine.dispose()
