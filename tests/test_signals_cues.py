@@ -14,7 +14,16 @@ from tests.conftest import FIXTURES
 
 
 def cues_of(text: str, sent: str = "2001-05-14T09:30:00-05:00") -> list[dict]:
-    return [c.as_dict() for c in analyze_texts([(text, local_datetime(sent))])[0] if c.kind != "attempt"]
+    """The cues of a conversation with the recipient (a cue naming another party is for attribution to place)."""
+    return [c.as_dict() for c in analyze_texts([(text, local_datetime(sent))])[0]
+            if c.kind != "attempt" and not c.party]
+
+
+def test_a_named_party_travels_with_the_cue():
+    """'I spoke with John': a conversation with John, who may or may not be in the message's headers."""
+    (cue,) = analyze_texts([("I spoke with John Smith about the invoice on Monday.",
+                             local_datetime("2001-05-14T09:30:00-05:00"))])[0]
+    assert (cue.kind, cue.party) == ("past", "John Smith")
 
 
 @pytest.mark.corpus
