@@ -32,6 +32,8 @@ class Cue:
 
 @dataclass
 class Candidate:
+    """A cue before merging: one trigger's reading, with its sentence number and whether a time is attached."""
+
     kind: str
     medium: str
     when: date | None

@@ -14,7 +14,11 @@ class IndexedRuler:
     (about 1,000 here) times the tokens; indexing by the first word tests only the patterns that can start
     at a token. Supports the token attributes the pattern files use (LOWER, ORTH as a word or IN/NOT_IN list,
     IS_ALPHA, IS_PUNCT, LIKE_URL, LIKE_NUM) and the OP quantifiers ?, *, + and {m,n}; each pattern reports its
-    longest match at each start. tests/test_signals_cues.py checks it finds what span_ruler finds.
+    longest match at each start. tests/test_signals_cues.py and test_signals_speed.py check
+    it finds what span_ruler finds.
+
+    As in SpanRuler, :meth:`match` finds the spans and :meth:`set_annotations` writes them on the Doc;
+    calling the ruler (as the pipeline does) is both.
 
     Token attributes are read per doc with ``Doc.to_array`` as string ids and flags (one column per
     attribute, and only the columns a candidate pattern tests), and the patterns are compiled to the same

@@ -1,4 +1,10 @@
-"""The resolver: the span_ruler's marks on a Doc through the stages, to cues."""
+"""The resolver: the ruler's marks on a Doc through the stages, to cues.
+
+Per text: segment it; drop greetings to a crowd; note the attempts; keep the triggers in their
+conversation sense (``triggers``) that are not quoted, boilerplate or another sense; per trigger decide
+the party (``parties``), negation and kind (``tense``), the medium (``medium``) and the day (``dates``);
+add the conversations moved to a new time; merge (``merge``).
+"""
 
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ from inboxrel.signals.cues.triggers import valid_trigger
 
 
 def resolve_cues(doc, local: datetime) -> list[Cue]:
-    """Turn the span_ruler's marks on ``doc`` into cues (see the module docstring)."""
+    """Turn the ruler's marks on ``doc`` into cues (see :mod:`inboxrel.signals.cues`)."""
     lex = lexicon()
     traits = families()
     if not len(doc):
