@@ -126,6 +126,11 @@ def calendars_from(raw: dict[str, Any], path: Path) -> dict[str, CalendarConfig]
             raise ConfigError(f"{path}: two calendars are named {table['name']!r}: rename one")
         if table.get("kind", "caldav") not in ("caldav", "carddav", "ics"):
             raise ConfigError(f"{path}: calendar {table['name']!r}: kind must be \"caldav\", \"carddav\" or \"ics\"")
+        for key, value in table.items():
+            kind = {"keyring": bool, "timeout": int, "past_days": int, "future_days": int}.get(key, str)
+            if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value < 1)):
+                want = {bool: "true or false", int: "a whole number above 0", str: "a string"}[kind]
+                raise ConfigError(f"{path}: calendar {table['name']!r}: {key} must be {want}, not {value!r}")
         out[table["name"]] = CalendarConfig(**table)
     return out
 

@@ -314,3 +314,19 @@ def test_a_weekly_meeting_keeps_a_heavy_emailer_off_the_call_list_until_the_seri
     cli_run("calendar", "sync")
     listed = [r["email"] for r in json.loads(cli_run("suggest", "--format", "json", "--limit", "50"))]
     assert person in listed
+
+
+def test_bad_calendar_tables_are_one_line_errors(sqlite_url, tmp_path):
+    _import(sqlite_url)
+    config = tmp_path / "config.toml"
+    for text, words in (
+        ('[[calendars]]\nname = "w"\nurl = "https://dav.example/w/"\npast_days = "a year"\n',
+         "past_days must be a whole number"),
+        ('[[calendars]]\nname = "w"\nurl = "https://dav.example/w/"\nkind = "webcal"\n', "kind"),
+        ('[[calendars]]\nname = "w"\n', "url"),
+        ('[[calendars]]\nname = "w"\nurl = "https://dav.example/w/"\nkeyring = "yes"\n', "keyring"),
+    ):
+        config.write_text(text)
+        res = run(sqlite_url, "calendar", "sync", config=config)
+        assert res.exit_code == 2 and words in res.output and "Traceback" not in res.output, (text, res.output)
+        assert len(res.output.strip().splitlines()) == 1
