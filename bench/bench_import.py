@@ -107,8 +107,10 @@ def main() -> None:
     ap.add_argument("--before", help="an older checkout of inboxrel to run beside this one")
     ap.add_argument("--skip-notmuch", action="store_true")
     ap.add_argument("--skip-enron", action="store_true")
+    ap.add_argument("--mailboxes", default="generated,replies", help="generated mailboxes to run (comma-separated)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    kinds = set(args.mailboxes.split(","))
     compile_package()
     variants: dict[str, str | None] = {"this": None}
     if args.before:
@@ -135,15 +137,18 @@ def main() -> None:
 
         last = None
         for size in sizes:
-            gen = work / f"generated-{size}"
-            generate_maildir(gen, size, seed=1)
-            replies = work / f"replies-{size}"
-            write_reply_mailbox(replies, size)
-            for run in range(args.runs):
-                compare(f"generated {size}", gen, count_files(gen), variants, work, run, notmuch)
-                last = (replies, compare(f"replies first {size}", replies, count_files(replies), variants,
-                                         work, run, notmuch))
-            shutil.rmtree(gen, ignore_errors=True)
+            if "generated" in kinds:
+                gen = work / f"generated-{size}"
+                generate_maildir(gen, size, seed=1)
+                for run in range(args.runs):
+                    compare(f"generated {size}", gen, count_files(gen), variants, work, run, notmuch)
+                shutil.rmtree(gen, ignore_errors=True)
+            if "replies" in kinds:
+                replies = work / f"replies-{size}"
+                write_reply_mailbox(replies, size)
+                for run in range(args.runs):
+                    last = (replies, compare(f"replies first {size}", replies, count_files(replies), variants,
+                                             work, run, notmuch))
 
         if last is not None:  # ten new messages into the biggest store: what a nightly run costs
             replies, stores = last

@@ -78,8 +78,9 @@ def run_tree(cmd: list[str], env: dict | None = None, every: float = 0.02) -> di
 def write_reply_mailbox(path: Path, n: int, seed: int = 7, reply_share: float = 0.4) -> dict[str, int]:
     """A Maildir of ``n`` small messages where ``reply_share`` of them answer an earlier one, read replies
     first: the replies (mine) are in Sent, which an import reads before INBOX, and every folder lists its
-    newest message first. Replies carry only In-Reply-To (as much real mail does), so threads meet, and
-    merge, when a parent arrives after its children. The same arguments give the same files."""
+    newest message first. Replies carry only In-Reply-To (as much real mail does) and no subject repeats,
+    so only Message-IDs join the mail: threads meet, and merge, when a parent arrives after its children
+    and siblings. The same arguments give the same files."""
     import random
 
     rng = random.Random(seed)
@@ -94,17 +95,17 @@ def write_reply_mailbox(path: Path, n: int, seed: int = 7, reply_share: float = 
     counts = {"INBOX": 0, "Sent": 0}
     for i in range(n):
         reply = i > 0 and rng.random() < reply_share
-        parent = max(0, i - 1 - int(rng.expovariate(1 / 40))) if reply else None
+        parent = i - 1 - rng.randrange(min(i, 5000)) if reply else None  # often in another batch
         root_subject = subject_of[parent] if parent is not None else i
         subject_of.append(root_subject)
         other = people[int(len(people) * rng.random() ** 2)]
         when = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(start + i * 600))
         if reply:
-            head = (f"From: Me <me@home.example>\nTo: {other}\nSubject: Re: topic {root_subject}\n"
+            head = (f"From: Me <me@home.example>\nTo: {other}\nSubject: Re: item {i} of topic {root_subject}\n"
                     f"In-Reply-To: <m{parent}@bench.example>\n")
             folder = "Sent"
         else:
-            head = f"From: {other}\nTo: Me <me@home.example>\nSubject: topic {root_subject}\n"
+            head = f"From: {other}\nTo: Me <me@home.example>\nSubject: item {i} of topic {root_subject}\n"
             folder = "INBOX"
         body = f"Message {i} about topic {root_subject}.\nThanks, {rng.choice(['Al', 'Bo', 'Cy', 'Di'])}\n"
         raw = f"Message-ID: <m{i}@bench.example>\nDate: {when}\n{head}\n{body}".encode()
