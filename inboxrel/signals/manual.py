@@ -23,7 +23,7 @@ class RefetchUnavailableError(InboxrelError):
 
 def save_logged(engine, person_ref: str, medium: str, at: datetime, *, note: str | None, now: datetime) -> dict:
     """Record a conversation the user had (``medium`` call|video|meeting) with a person; return the row."""
-    from inboxrel.pipelines.identity import resolve_person
+    from inboxrel.identity.people import resolve_person
     from inboxrel.signals.save import save_interactions
 
     at = as_utc(at)

@@ -91,7 +91,7 @@ def _participants(conn, ids: list[int]) -> dict[int, dict]:
 
 
 def _name_key(name: str) -> str:
-    from inboxrel.pipelines.identity import normalize_name
+    from inboxrel.identity.names import normalize_name
 
     return normalize_name(name) or name.strip().lower()
 

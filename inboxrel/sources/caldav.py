@@ -217,8 +217,8 @@ def parse_object(data: str | bytes, *, start: datetime, end: datetime):
 def _me_and_names(conn):
     from sqlalchemy import select
 
+    from inboxrel.identity.names import normalize_name
     from inboxrel.models import addresses, people
-    from inboxrel.pipelines.identity import normalize_name
 
     me = {r.email for r in conn.execute(select(addresses.c.email).join(people, people.c.id == addresses.c.person_id)
                                         .where(people.c.is_me.is_(True)))}
@@ -246,8 +246,8 @@ def evidence_for(conn, item_id: int, events, *, now: datetime, me: set[str], nam
     from sqlalchemy import delete
 
     from inboxrel.clock import iso
+    from inboxrel.identity.names import normalize_name
     from inboxrel.models import interactions
-    from inboxrel.pipelines.identity import normalize_name
     from inboxrel.signals.save import save_calendar_event
 
     conn.execute(delete(interactions).where(interactions.c.source == "calendar",
@@ -379,6 +379,10 @@ def sync_calendars(engine, calendars: dict, names=(), *, now: datetime, environ,
         except InboxrelError as exc:
             errors.append(exc)
             results.append({"calendar": name, "error": str(exc), "exit_code": exc.exit_code})
+    from inboxrel.sources.contacts import apply_contact_names
+
+    with engine.begin() as conn:  # after the night's mail has named people from their messages
+        apply_contact_names(conn)
     return results, errors
 
 

@@ -179,11 +179,9 @@ def _iso_day(value: str, params: dict) -> str | None:
 # -- saving ----------------------------------------------------------------------------------------------
 
 def _identity():
-    """The identity service's merge internals (its module moved during development; both paths work)."""
-    try:
-        from inboxrel.identity import people as mod
-    except ImportError:  # pragma: no cover - the older layout
-        from inboxrel.pipelines import identity as mod
+    """The identity service's merge internals."""
+    from inboxrel.identity import people as mod
+
     return mod
 
 
@@ -261,13 +259,40 @@ def save_contacts(engine, cards: list[Card], *, source: str, now: datetime, regi
     ident.refresh_people(engine)
     # refresh_people names people after their mail: the card's name wins, so it goes back on
     with engine.begin() as conn:
-        for card in cards:
-            if card.name:
-                row = conn.execute(select(contacts.c.person_id).where(contacts.c.source == source,
-                                                                      contacts.c.uid == card.uid)).first()
-                if row and row.person_id is not None:
-                    conn.execute(update(people).where(people.c.id == row.person_id).values(name=card.name))
+        apply_contact_names(conn)
     return out
+
+
+def apply_contact_names(conn) -> int:
+    """Give every person linked to a contact card the card's name (the newest card's), following merges
+    made since; return how many people were renamed. Mail imports name people after their mail, so the
+    nightly sync runs this after the mail."""
+    from sqlalchemy import select, update
+
+    from inboxrel.models import addresses, contacts, people
+
+    rows = conn.execute(select(contacts.c.person_id, contacts.c.name)
+                        .where(contacts.c.person_id.is_not(None), contacts.c.name.is_not(None))
+                        .order_by(contacts.c.updated_at, contacts.c.id)).all()
+    if not rows:
+        return 0
+    alive = {r.person_id for r in conn.execute(select(addresses.c.person_id).distinct())}
+    moved = _merged_into(conn)
+    wanted: dict[int, str] = {}
+    for r in rows:
+        pid, seen = r.person_id, set()
+        while pid not in alive and pid in moved and pid not in seen:
+            seen.add(pid)
+            pid = moved[pid]
+        wanted[pid] = r.name
+    current = {r.id: r.name for r in conn.execute(select(people.c.id, people.c.name)
+                                                  .where(people.c.id.in_(list(wanted)), people.c.is_me.is_(False)))}
+    renamed = 0
+    for pid, name in wanted.items():
+        if pid in current and current[pid] != name:
+            conn.execute(update(people).where(people.c.id == pid).values(name=name))
+            renamed += 1
+    return renamed
 
 
 def import_contacts(engine, path: str | Path, *, now: datetime, source: str | None = None,
