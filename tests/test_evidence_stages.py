@@ -164,3 +164,34 @@ def test_group_meetings_and_the_recipients_own_events_are_not_mine(sentence):
 def test_our_own_meetings_still_count():
     assert attribute(shape(ME, [MERY]), "Thanks for the lunch meeting yesterday, I enjoyed your presentation.") == [2]
     assert attribute(shape(ME, [MERY]), "I will see you at the next meeting on Monday.") == [2]
+
+
+# -- the cue stage on the same errors ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, sent, expected", [
+    # the weekday names the year: written in November 2001, not 2000-11-14
+    ("Thanks again for our meeting on Wednesday November 14th.", "2001-11-20T10:00:00-06:00", ("past", "2001-11-14")),
+    ("We will meet with you next Tuesday at 10:00 to review the problems.", "2001-11-16T12:22:00-08:00",
+     ("planned", "2001-11-20")),
+    ("I left you a voice mail on Friday.", "2001-08-06T06:40:00-07:00", ("attempt", "2001-08-03")),
+    # a plan stated with a vague time is a plan with no day, not a request
+    ("I will stay after the meeting to talk about Mike's issues.", "2001-06-20T10:00:00-05:00", ("planned", None)),
+    ("We can talk about a unit for Wade then.", "2000-05-26T10:00:00-05:00", ("planned", None)),
+])
+def test_days_and_kinds_read_in_real_mail(text, sent, expected):
+    from inboxrel.signals.cues import analyze_texts, local_datetime
+
+    (cue,) = analyze_texts([(text, local_datetime(sent))])[0]
+    assert (cue.kind, cue.when.isoformat() if cue.when else None) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "I sent a copy of an article discussing oil and gas stocks.",
+    "I will swing by your office to pick up the documents.",
+    "Stay in touch and we can discuss alternatives if that becomes necessary.",
+    "I will call you when I am comfortable consenting to the limited partnership.",
+])
+def test_no_cue_in_logistics_articles_and_conditions(text):
+    from inboxrel.signals.cues import analyze_texts, local_datetime
+
+    assert analyze_texts([(text, local_datetime("2001-06-13T10:00:00-05:00"))])[0] == []

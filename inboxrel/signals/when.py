@@ -4,7 +4,9 @@ Pure functions over text: ``find_times(text)`` returns the expressions with char
 ``resolve_day(times, kind, local)`` turns the ones that pin a single day into a ``date``. The rules follow
 the labelling rules of the cue set: today/tonight -> that date, yesterday -> -1, tomorrow -> +1, a weekday
 in a past cue -> the most recent such day strictly before, in a planned cue -> the first strictly after,
-explicit dates -> that date; ranges, alternatives and "next Thursday" give no day.
+explicit dates -> that date ("Wednesday November 14th": the year whose 14 November is a Wednesday);
+"next Tuesday" -> the coming Tuesday when this week's has passed (written on a Friday), else no day (written
+on a Monday it may mean either); ranges and alternatives give no day.
 """
 
 from __future__ import annotations
@@ -164,6 +166,8 @@ def find_times(text: str) -> list[TimeExpr]:
             prev = kept[-1]
             # a weekday right before an explicit date ("Wed 10 Aug") is the same day: keep the date
             if prev.form == "wd" and e.form in ("date", "dom") or (e.end - e.start) > (prev.end - prev.start) and e.kind == "day" and prev.kind != "day":
+                if prev.form == "wd" and e.form in ("date", "dom") and e.weekday is None:
+                    e.weekday = prev.weekday  # "Wednesday November 14th": the weekday tells the year
                 kept[-1] = e
             continue
         kept.append(e)
@@ -299,7 +303,11 @@ def resolve_day(expr: TimeExpr, kind: str, local: datetime) -> date | None:
         return d0 + timedelta(days=expr.offset or 0)
     if expr.form == "wd":
         if expr.modifier in ("next",):
-            return None  # "next Thursday" is ambiguous
+            # "next Tuesday" written on a Friday can only be in four days; written on a Monday it may be
+            # tomorrow's or the week after's: ambiguous, no day
+            if expr.weekday > d0.weekday():
+                return None
+            return d0 + timedelta(days=(expr.weekday - d0.weekday()) % 7 or 7)
         past = kind == "past" or expr.modifier in ("last", "past")
         if past:
             delta = (d0.weekday() - expr.weekday) % 7 or 7
@@ -312,10 +320,27 @@ def resolve_day(expr: TimeExpr, kind: str, local: datetime) -> date | None:
                 return date(expr.year, expr.month, expr.day)
             except ValueError:
                 return None
+        if expr.weekday is not None:
+            fits = _weekday_year(expr.month, expr.day, expr.weekday, d0)
+            if fits is not None:
+                return fits
         return _nearest_year(expr.month, expr.day, d0, kind)
     if expr.form == "dom":
         return _nearest_month(expr.day, d0, kind)
     return None
+
+
+def _weekday_year(month: int, day: int, weekday: int, d0: date) -> date | None:
+    """The date nearest ``d0`` whose weekday is the one written beside it ("Wednesday November 14th")."""
+    options = []
+    for y in (d0.year - 1, d0.year, d0.year + 1):
+        try:
+            d = date(y, month, day)
+        except ValueError:
+            continue
+        if d.weekday() == weekday:
+            options.append(d)
+    return min(options, key=lambda o: abs((o - d0).days)) if options else None
 
 
 def _nearest_year(month: int, day: int, d0: date, kind: str) -> date | None:

@@ -25,6 +25,7 @@ from inboxrel.signals.cues.parties import (
 from inboxrel.signals.cues.patterns import families, lexicon
 from inboxrel.signals.cues.segment import segment
 from inboxrel.signals.cues.tense import (
+    declared_plan,
     is_signoff,
     kind_of,
     longest_markers,
@@ -82,7 +83,9 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
             continue
         attempt_sents.add(s)
         attempt_clauses.update(clause_of[j] for j in range(sp.start, sp.end))
-        cands.append(Candidate("attempt", "phone", None, s, doc[sp.start].idx, 0.8, sent_text[s], False))
+        # "I left you a voice mail on Friday": the day it names, read as past
+        day = pick_day([t for t in times_by_sent[s] if not t.deadline], sp, "past", local)
+        cands.append(Candidate("attempt", "phone", day, s, doc[sp.start].idx, 0.8, sent_text[s], False))
 
     quoted = reported_quotes(doc, quote_marks, lex) if quote_marks else None
     valid: list[tuple] = []
@@ -141,7 +144,7 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
             scope = borrow_time(doc, s, sents_with_trigger, times_by_sent, sent_text, local, back)
         time_attached = bool(scope)
         if kind == "future":
-            kind = "planned" if time_attached else "request"
+            kind = "planned" if time_attached or declared_plan(doc, sp, clause_of, lex) else "request"
         day = pick_day(scope, sp, kind, local)
         if kind == "request":
             day = None

@@ -183,3 +183,25 @@ def signoff_clause(doc, sp, clause_of, lex) -> bool:
     end = clause_end(doc, sp.start, clause_of)
     words = [doc[k].lower_ for k in range(sp.end, end) if doc[k].is_alpha]
     return bool(words) and all(w in lex["signoff_words"] or w in lex["signoff_clause_words"] for w in words)
+
+
+def declared_plan(doc, sp, clause_of, lex) -> bool:
+    """A plan stated with a vague time: "I will stay after the meeting to talk", "we can talk about it then".
+
+    The author says what they will do (I/we and a modal before the trigger, not a question) and the sentence
+    places it in time without a day (``vague_times``): a plan with no date, not a request.
+    """
+    a = clause_start(doc, sp.start, clause_of)
+    before = [doc[j].lower_ for j in range(a, sp.start)]
+    subject = next((j for j, w in enumerate(before) if w in lex["declared_plan_subjects"]), None)
+    if subject is None or not any(w in lex["declared_plan_modals"] for w in before[subject + 1:subject + 3]):
+        return False
+    start, end = sp.start, sp.end
+    while start > 0 and not doc[start - 1].is_sent_start and doc[start - 1].text not in (".", "!", "?", "\n"):
+        start -= 1
+    while end < len(doc) and doc[end].text not in (".", "!", "?") and "\n" not in doc[end].text:
+        end += 1
+    if end < len(doc) and doc[end].text == "?":
+        return False
+    return any(doc[j].lower_ in lex["vague_times"] for j in range(start, end))
+
