@@ -195,3 +195,14 @@ def test_no_cue_in_logistics_articles_and_conditions(text):
     from inboxrel.signals.cues import analyze_texts, local_datetime
 
     assert analyze_texts([(text, local_datetime("2001-06-13T10:00:00-05:00"))])[0] == []
+
+
+def test_a_decision_for_tomorrow_is_a_plan_and_about_seven_is_a_time():
+    from inboxrel.signals.cues import analyze_texts, local_datetime
+
+    text = "I just spoke to Anne and we decided that we would go eat supper with you and Mama tomorrow night."
+    cues = analyze_texts([(text, local_datetime("2001-07-13T09:08:00-07:00"))])[0]
+    assert ("planned", "in_person", "2001-07-14") in [(c.kind, c.medium, c.when.isoformat()) for c in cues if c.when]
+    (cue,) = analyze_texts([("Why don't we just meet at the Wortham at about 7?",
+                             local_datetime("2001-09-21T10:00:00-05:00"))])[0]
+    assert cue.kind == "planned"

@@ -68,7 +68,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("range", r"\b(?:Christmas|Xmas|Thanksgiving|Easter|New\s+Year'?s?)\b"),
     # clock times
     ("clock", r"\b(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?\s*(?P<ap>a\.?m\.?|p\.?m\.?)(?![a-z])"),
-    ("clock", r"\b(?:at|@|around|from)\s+(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?(?![\d/:%.,]\d|\s*(?:%|percent|pm|am|bps|mm|million|k\b))"),
+    ("clock", r"\b(?:(?:at\s+(?:about|around|approximately|roughly)|at|@|around|from)\s+)(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?(?![\d/:%.,]\d|\s*(?:%|percent|pm|am|bps|mm|million|k\b))"),
     ("clock", r"\b(?P<h>\d{1,2}):(?P<mi>\d{2})\b"),
     ("clock", r"\b(?P<word>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})\s+o'?\s?clock\b"),
     ("clock", r"\b(?P<noon>noon|midday|lunchtime|after\s+work|(?:after|before)\s+lunch|first\s+thing|end\s+of\s+(?:the\s+)?day|close\s+of\s+business|cob|eod)\b"),

@@ -146,6 +146,8 @@ def resolve_cues(doc, local: datetime) -> list[Cue]:
         if kind == "future":
             kind = "planned" if time_attached or declared_plan(doc, sp, clause_of, lex) else "request"
         day = pick_day(scope, sp, kind, local)
+        if kind == "past" and day is not None and day > local.date():
+            kind = "planned"  # "we decided we would go eat supper tomorrow night": decided now, for later
         if kind == "request":
             day = None
             if is_signoff(sent_text[s], lex) or signoff_clause(doc, sp, clause_of, lex):
