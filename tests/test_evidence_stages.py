@@ -206,3 +206,14 @@ def test_a_decision_for_tomorrow_is_a_plan_and_about_seven_is_a_time():
     (cue,) = analyze_texts([("Why don't we just meet at the Wortham at about 7?",
                              local_datetime("2001-09-21T10:00:00-05:00"))])[0]
     assert cue.kind == "planned"
+
+
+def test_time_spent_with_us_is_a_meeting_and_later_is_no_time():
+    from inboxrel.signals.cues import analyze_texts, local_datetime
+
+    sent = local_datetime("2001-10-19T12:12:02-07:00")
+    (cue,) = analyze_texts([("I want to thank you for spending so much time with us today.", sent)])[0]
+    assert (cue.kind, cue.medium, cue.when.isoformat()) == ("past", "in_person", "2001-10-19")
+    (cue,) = analyze_texts([("We can discuss your email later.", sent)])[0]
+    assert cue.kind == "request"  # "later" is no time: an ask, not a plan
+    assert analyze_texts([("I spent the weekend with my family.", sent)])[0] == []
