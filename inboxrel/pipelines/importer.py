@@ -313,8 +313,11 @@ class ParserPool:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
+            from inboxrel.pipelines.workers import die_with_parent
+
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                                 initializer=die_with_parent, initargs=(os.getpid(),))
         return self
 
     def __exit__(self, *exc):

@@ -716,8 +716,10 @@ class _Parser:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
+            from inboxrel.pipelines.workers import die_with_parent
+
             self.executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                                                initializer=_die_with_parent)
+                                                initializer=die_with_parent, initargs=(os.getpid(),))
             self.executor.submit(int).result()  # start the worker now, while this process has one thread
 
     def submit(self, fetched: list[FetchedMessage], signals: bool, region: str) -> Future:
@@ -734,17 +736,6 @@ class _Parser:
 
 
 _INLINE = _Parser(use_pool=False)
-
-
-def _die_with_parent() -> None:
-    """In the parse worker: exit when the ingest process dies, even by SIGKILL (Linux), instead of lingering."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the worker exits when its pipe closes
-        pass
 
 
 # -- store helpers ---------------------------------------------------------------------------------------
