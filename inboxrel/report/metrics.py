@@ -53,7 +53,7 @@ class PersonMetrics(MailVolume):
 def correspondence_pairs(now: datetime | None = None, person_ids=None, broadcast=frozenset()):
     """Subqueries of distinct (person, message) pairs in each direction (only ``person_ids`` when given),
     each with the message's personal weight ``w`` (``broadcast``: the people
-    :func:`inboxrel.report.personal.broadcast_senders` found)."""
+    :func:`inboxrel.report.personal.broadcast_senders` found); with ``now``, only mail dated up to it."""
     not_list = or_(messages.c.automated.is_(None), messages.c.automated != "list")
     w = weight_sql(addresses.c.person_id, broadcast).label("w")
     received = (
@@ -76,6 +76,10 @@ def correspondence_pairs(now: datetime | None = None, person_ids=None, broadcast
         # a few people (explain) must not cost a pass over every message
         received = received.where(addresses.c.person_id.in_(list(person_ids)))
         sent = sent.where(addresses.c.person_id.in_(list(person_ids)))
+    if now is not None:
+        # --now is a cut: mail dated after it has not arrived yet
+        known = or_(messages.c.date.is_(None), messages.c.date <= to_db(now))
+        received, sent = received.where(known), sent.where(known)
     return received.subquery("r"), sent.subquery("s")
 
 

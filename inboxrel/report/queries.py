@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import case, func, or_, select, union
 
-from inboxrel.clock import as_utc, iso
+from inboxrel.clock import as_utc, iso, to_db
 from inboxrel.identity import resolve_person
 from inboxrel.models import (
     accounts,
@@ -87,16 +87,39 @@ def thread_rows(conn, now: datetime, *, awaiting: str | None = None, limit: int 
         if awaiting == "me":
             q = q.where(or_(people.c.automated.is_(None), people.c.id.is_(None)))
     q = q.order_by(threads.c.last_at.desc().nulls_last())
-    if limit:
-        q = q.limit(limit)
+    # --now is a cut: a thread begun after it does not exist yet, and one whose last message came after it is
+    # shown as it stood then (its messages up to now; whether its last one waits for a reply is not claimed)
+    cut = to_db(now)
+    newest = conn.execute(select(func.max(threads.c.last_at))).scalar()
+    if newest is None or as_utc(newest) <= as_utc(now):
+        rows, stood = conn.execute(q.limit(limit) if limit else q).all(), {}
+    else:
+        rows = conn.execute(q.where(or_(threads.c.first_at.is_(None), threads.c.first_at <= cut))).all()
+        later = [r.id for r in rows if r.last_at is not None and as_utc(r.last_at) > as_utc(now)]
+        stood = {}
+        for i in range(0, len(later), 500):
+            for tid, count, last_at, sent in conn.execute(
+                    select(messages.c.thread_id, func.count(), func.max(messages.c.date),
+                           func.sum(case((messages.c.direction == "sent", 1), else_=0)))
+                    .where(messages.c.thread_id.in_(later[i:i + 500]), messages.c.date <= cut)
+                    .group_by(messages.c.thread_id)):
+                stood[tid] = (count, last_at, int(sent or 0))
+        if awaiting:
+            rows = [r for r in rows if r.id not in stood]  # waiting as of now is not known for these
     out = []
-    for r in conn.execute(q):
-        last = as_utc(r.last_at)
-        out.append({"thread": r.id, "subject": r.subject, "messages": r.message_count, "sent": r.sent_count,
-                    "received": r.received_count, "first_at": iso(r.first_at), "last_at": iso(r.last_at),
-                    "last_from": r.last_from, "last_from_name": r.last_from_name, "awaiting": r.awaiting,
-                    "days_waiting": (now - last).days if last and r.awaiting else None})
-    return out
+    for r in rows:
+        count, last_at, sent, waiting = r.message_count, r.last_at, r.sent_count, r.awaiting
+        who, who_name = r.last_from, r.last_from_name
+        if r.id in stood:
+            (count, last_at, sent), waiting, who, who_name = stood[r.id], None, None, None
+        last = as_utc(last_at)
+        out.append({"thread": r.id, "subject": r.subject, "messages": count, "sent": sent,
+                    "received": count - sent, "first_at": iso(r.first_at), "last_at": iso(last_at),
+                    "last_from": who, "last_from_name": who_name, "awaiting": waiting,
+                    "days_waiting": (now - last).days if last and waiting else None})
+    if stood:
+        out.sort(key=lambda d: d["last_at"] or "", reverse=True)
+    return out[:limit] if limit else out
 
 
 def stats(conn, now: datetime) -> dict:

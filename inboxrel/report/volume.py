@@ -201,6 +201,12 @@ def _window_sums(conn, now: datetime, person_ids=None) -> dict[int, tuple]:
     return out
 
 
+def is_cut(conn, now: datetime) -> bool:
+    """True when ``now`` falls before the newest mail of the store (``--now`` as a cut in time)."""
+    newest = conn.execute(select(func.max(messages.c.date))).scalar()
+    return newest is not None and _dt(newest) > as_utc(now)
+
+
 def volume_rows(conn, now: datetime, person_ids=None, *, where=None) -> dict[int, tuple]:
     """Person id -> values in the order of :data:`VOLUME_FIELDS`, for everyone with mail (or ``person_ids``).
 
@@ -209,6 +215,12 @@ def volume_rows(conn, now: datetime, person_ids=None, *, where=None) -> dict[int
     ``where(columns of person_totals)`` may narrow the rows in SQL; it applies only when the windowed
     counts are stored (the caller must not rely on it).
     """
+    if is_cut(conn, now):
+        # --now before the newest mail: the tables count mail that has not arrived yet; count up to now
+        from inboxrel.report.metrics import compute_metrics
+
+        return {pid: tuple(getattr(m, f) for f in VOLUME_FIELDS)
+                for pid, m in compute_metrics(conn, now, person_ids).items() if m.total > 0}
     asof = conn.execute(select(summary_state.c.value).where(summary_state.c.key == "asof")).scalar()
     stored = asof == as_utc(now).date().isoformat()
     t = person_totals.c
