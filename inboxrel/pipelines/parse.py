@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
@@ -300,14 +301,16 @@ def build_fingerprint(p: ParsedMessage, text_prefix: bytes | None = None) -> str
     Never the size: copies of one message differ in their headers (Outlook and Lotus Notes copies,
     every Enron folder), so their sizes differ too.
     """
-    recipients = ",".join(sorted({a for _, a in p.to + p.cc}))
-    parts = [
-        p.from_[1] if p.from_ else "",
-        p.date.isoformat() if p.date else "",
-        p.subject_norm,
-        recipients,
-        p.body_hash or (text_prefix_key(text_prefix) if text_prefix is not None else ""),
-    ]
+    return fingerprint_of(p.from_[1] if p.from_ else None, p.date, p.subject_norm, {a for _, a in p.to + p.cc},
+                          p.body_hash or (text_prefix_key(text_prefix) if text_prefix is not None else ""))
+
+
+def fingerprint_of(sender: str | None, date: datetime | None, subject_norm: str, recipients: Iterable[str],
+                   body_key: str = "") -> str:
+    """:func:`build_fingerprint` from its parts (``date`` aware UTC); ``body_key`` "" gives the fingerprint
+    of the headers alone, which a message fetched without any of its text has."""
+    parts = [sender or "", date.isoformat() if date else "", subject_norm or "", ",".join(sorted(set(recipients))),
+             body_key]
     return hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -2,8 +2,9 @@
 
 A batch's messages, their copies (locations), addresses, threads and the folder's sync state are committed
 together, so a run killed at any point leaves the store as it was after the last whole batch, and a re-run
-adds exactly what is missing. Copies of a message already stored (same Message-ID, or same content
-fingerprint) only add a location: counts are always over distinct messages.
+adds exactly what is missing. Copies of a message already stored (same content fingerprint, or same
+Message-ID with content that agrees: see :func:`same_message`) only add a location: counts are always over
+distinct messages. A reused or forged Message-ID on other content is another message.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from inboxrel.models import (
     threads,
 )
 from inboxrel.pipelines.classify import classify_sender
-from inboxrel.pipelines.parse import ParsedMessage
+from inboxrel.pipelines.parse import ParsedMessage, fingerprint_of
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +238,82 @@ def lookup(conn, column, values: Iterable, *extra) -> list:
     return rows
 
 
+# Body hashes are compared only for messages this small: an IMAP body text is fetched up to the account's
+# ``body_max_bytes`` (256 KiB by default), so a bigger message's hash over IMAP may be of a cut text.
+BODY_TRUST_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What tells two messages with one Message-ID apart: the parts of their fingerprint."""
+
+    sender: str | None
+    date: datetime | None  # aware UTC
+    subject_norm: str
+    recipients: frozenset[str]  # To and Cc
+    body_hash: str | None
+    size: int
+    fingerprint: str
+
+    @classmethod
+    def of(cls, p: ParsedMessage) -> Identity:
+        return cls(p.from_[1] if p.from_ else None, p.date, p.subject_norm or "",
+                   frozenset(a for _, a in p.to + p.cc), p.body_hash, p.size or 0, p.fingerprint)
+
+    def has_text_key(self) -> bool:
+        """Whether a fingerprint without a body hash has the start of the text in it (an IMAP header fetch
+        with ``BODY.PEEK[TEXT]<0.2048>``), rather than the headers alone."""
+        return self.fingerprint != fingerprint_of(self.sender, self.date, self.subject_norm, self.recipients)
+
+
+def same_message(a: Identity, b: Identity) -> bool:
+    """Whether two messages with one Message-ID are copies of one message, rather than a reused or forged ID.
+
+    Copies when their fingerprints agree. Otherwise the sender, the date, the subject and the recipients
+    must agree, and so must whatever both sides know of the body: the body hashes when both have one (and
+    neither message is big enough for its IMAP text to have been cut), or the start of the text when
+    neither has a body hash and both fingerprints were taken over it. A side that lacks what the other's
+    fingerprint needs (headers fetched over IMAP against a file's decoded body) cannot disagree about it.
+    """
+    if a.fingerprint == b.fingerprint:
+        return True
+    if (a.sender, a.date, a.subject_norm, a.recipients) != (b.sender, b.date, b.subject_norm, b.recipients):
+        return False
+    if a.body_hash and b.body_hash:
+        return a.body_hash == b.body_hash or max(a.size, b.size) > BODY_TRUST_BYTES
+    if a.body_hash is None and b.body_hash is None:
+        return not (a.has_text_key() and b.has_text_key())  # both took the text's start, and it differs
+    return True
+
+
+def stored_identities(conn, message_ids: Iterable[str]) -> dict[str, list[tuple[int, Identity]]]:
+    """{Message-ID: [(messages.id, Identity)]} of the stored messages with those Message-IDs, oldest first."""
+    rows: list = []
+    values = sorted({v for v in message_ids if v})
+    sender = addresses.alias("sender")
+    cols = (messages.c.id, messages.c.message_id, messages.c.fingerprint, messages.c.date, messages.c.subject_norm,
+            messages.c.body_hash, messages.c.size, sender.c.email)
+    for i in range(0, len(values), LOOKUP_CHUNK):
+        rows += conn.execute(select(*cols).select_from(
+            messages.outerjoin(sender, sender.c.id == messages.c.from_address_id))
+            .where(messages.c.message_id.in_(values[i:i + LOOKUP_CHUNK]))).all()
+    recipients: dict[int, set[str]] = {r.id: set() for r in rows}
+    ids = sorted(recipients)
+    for i in range(0, len(ids), LOOKUP_CHUNK):
+        for mid, email in conn.execute(
+                select(participants.c.message_id, addresses.c.email)
+                .join(addresses, addresses.c.id == participants.c.address_id)
+                .where(participants.c.message_id.in_(ids[i:i + LOOKUP_CHUNK]),
+                       participants.c.role.in_(("to", "cc")))):
+            recipients[mid].add(email)
+    out: dict[str, list[tuple[int, Identity]]] = {}
+    for r in sorted(rows, key=lambda r: r.id):
+        out.setdefault(r.message_id, []).append((r.id, Identity(
+            r.email, as_utc(r.date) if r.date else None, r.subject_norm or "", frozenset(recipients[r.id]),
+            r.body_hash, r.size or 0, r.fingerprint)))
+    return out
+
+
 class MailWriter:
     """Writes one account's parsed messages, a batch in a few queries and ``executemany`` calls.
 
@@ -308,13 +385,11 @@ class MailWriter:
         res = BatchResult()
         now_db = to_db(self.now)
         parsed = [item.parsed for item in items if item.parsed is not None]
-        by_msgid: dict[str, int] = {}
-        for value, mid in lookup(conn, messages.c.message_id, (p.message_id for p in parsed), messages.c.id):
-            by_msgid[value] = min(mid, by_msgid.get(value, mid))
+        by_msgid = stored_identities(conn, (p.message_id for p in parsed))
         by_fp = dict(lookup(conn, messages.c.fingerprint, (p.fingerprint for p in parsed), messages.c.id))
         q_rows, loc_rows, new_items = [], [], []
         batch_fp: dict[str, ParsedMessage] = {}
-        batch_mid: dict[str, ParsedMessage] = {}
+        batch_mid: dict[str, list[tuple[ParsedMessage, Identity]]] = {}
         for item in items:
             if item.parsed is None:
                 raw = item.raw or b""
@@ -324,17 +399,23 @@ class MailWriter:
                                "reason": item.error or "unknown", "created_at": now_db})
                 continue
             p = item.parsed
-            existing = (by_msgid.get(p.message_id) if p.message_id else None) or by_fp.get(p.fingerprint)
+            me = Identity.of(p) if p.message_id else None
+            existing = by_fp.get(p.fingerprint)
+            if existing is None and me is not None:  # a Message-ID match is a copy only if the content agrees
+                existing = next((mid for mid, other in by_msgid.get(p.message_id, ()) if same_message(me, other)),
+                                None)
             if existing is None:
-                existing = (batch_mid.get(p.message_id) if p.message_id else None) or batch_fp.get(p.fingerprint)
+                existing = batch_fp.get(p.fingerprint)
+            if existing is None and me is not None:
+                existing = next((q for q, other in batch_mid.get(p.message_id, ()) if same_message(me, other)), None)
             if existing is not None:
                 loc_rows.append({"_msg": existing, "folder_id": folder_id, "key": item.key, "uid": item.uid,
                                  "flags": item.flags, "gone": False})
                 res.duplicates += 1
                 continue
             batch_fp[p.fingerprint] = p
-            if p.message_id:
-                batch_mid[p.message_id] = p
+            if me is not None:
+                batch_mid.setdefault(p.message_id, []).append((p, me))
             new_items.append((item, p))
             loc_rows.append({"_msg": p, "folder_id": folder_id, "key": item.key, "uid": item.uid,
                              "flags": item.flags, "gone": False})
