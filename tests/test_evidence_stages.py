@@ -217,3 +217,13 @@ def test_time_spent_with_us_is_a_meeting_and_later_is_no_time():
     (cue,) = analyze_texts([("We can discuss your email later.", sent)])[0]
     assert cue.kind == "request"  # "later" is no time: an ask, not a plan
     assert analyze_texts([("I spent the weekend with my family.", sent)])[0] == []
+
+
+def test_who_an_ask_or_attempt_comes_from():
+    from inboxrel.signals.attribution import initiator
+
+    to_me = shape(MERY, [ME])
+    assert initiator(to_me, "attempt", "I left you a voice mail this morning.") == "to_me"
+    assert initiator(to_me, "attempt", "I received your phone message.") == "from_me"  # I had tried to call
+    assert initiator(shape(ME, [MERY]), "attempt", "Got your voicemail, thanks.") == "to_me"
+    assert initiator(to_me, "request", "Give me a call when you get a chance.") == "to_me"

@@ -91,3 +91,16 @@ def attribute(shape: MessageShape, sentence: str, party: str | None = None) -> l
     if party and not shape.by_owner and not _owner(party, shape):
         return []  # "I met with Tom" written to me: Tom's conversation with the author, not mine
     return [p.pid for p in cands]
+
+
+def initiator(shape: MessageShape, kind: str, sentence: str) -> str:
+    """Who the evidence comes from: ``from_me`` or ``to_me`` (an ask or a call attempt is someone's).
+
+    The author's, except for a call attempt the sentence gives to the reader ("I received your phone
+    message": the reader tried to call).
+    """
+    mine = shape.by_owner
+    if kind == "attempt" and message_patterns()["addressee_attempt"].search(sentence or ""):
+        mine = not mine
+    return "from_me" if mine else "to_me"
+
