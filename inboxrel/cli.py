@@ -81,7 +81,8 @@ def import_cmd(app: App, path, account, me, sent_folder, full, no_signals, quiet
     after = None if no_signals else evidence.signal_stage(app)
     with app.lock(create=True), BarProgress(enabled=not quiet) as bar:
         summary = import_path(engine, path, now=app.now, account=account, me=me, sent_folders=sent_folder,
-                              store_bodies=app.settings.store_bodies, full=full, progress=bar, after_batch=after,
+                              store_bodies=app.settings.store_bodies, body_max=app.settings.body_max_bytes, full=full,
+                              progress=bar, after_batch=after,
                               signals=not no_signals, region=_signal_region(app, account))
         if after is not None:
             after.finish(engine)
@@ -95,6 +96,9 @@ def import_cmd(app: App, path, account, me, sent_folder, full, no_signals, quiet
              f"({summary.seconds:.1f}s)")
         if summary.discovered:
             emit(f"your addresses (discovered; `inboxrel account show` says why): {', '.join(summary.discovered)}")
+        if after is not None and after.failed:
+            emit(f"{after.failed} messages gave no evidence ({evidence.failed_reason(after.failures)}); "
+                 "the others keep theirs")
 
 
 def _signal_region(app: App, account: str) -> str:
@@ -465,7 +469,8 @@ def demo(app: App, path, seed, limit):
     with app.lock(create=True), BarProgress() as bar:
         info = generate_demo(target, seed=seed)
         summary = import_path(engine, target, now=now, account="demo", me=[DEMO_ME], progress=bar,
-                              store_bodies=app.settings.store_bodies, after_batch=after,
+                              store_bodies=app.settings.store_bodies, body_max=app.settings.body_max_bytes,
+                              after_batch=after,
                               signals=True, region=_signal_region(app, "demo"))
         after.finish(engine)
     with engine.connect() as conn:

@@ -27,8 +27,11 @@ class App:
     @cached_property
     def settings(self):
         from inboxrel.config import load_settings
+        from inboxrel.signals.text import set_max_text_bytes
 
-        return load_settings(self._config, self._db)
+        settings = load_settings(self._config, self._db)
+        set_max_text_bytes(settings.max_text_bytes)  # before any worker is forked: they inherit it
+        return settings
 
     @cached_property
     def now(self) -> datetime:

@@ -22,7 +22,7 @@ ACCOUNT_KEYS = {
     "timeout", "header_fetch",
 }
 TOP_KEYS = {"db", "store_bodies", "default_region", "accounts", "rules", "policy", "thresholds", "log_file",
-            "body_window_days", "body_max_bytes",
+            "body_window_days", "body_max_bytes", "max_text_bytes",
             "call_min_seconds",  # answered calls shorter than this are attempts (inboxrel.sources.calllog)
             "calendars"}  # [[calendars]]: CalDAV sources, see CALENDAR_KEYS
 
@@ -150,6 +150,7 @@ class Settings:
     policy: list[str] | None = None
     body_window_days: int = 365
     body_max_bytes: int = 256 * 1024
+    max_text_bytes: int = 100_000
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -215,6 +216,7 @@ def load_settings(config_path: str | Path | None = None, db_url: str | None = No
         policy=raw.get("policy"),
         body_window_days=int(raw.get("body_window_days", 365)),
         body_max_bytes=int(raw.get("body_max_bytes", 256 * 1024)),
+        max_text_bytes=int(raw.get("max_text_bytes", 100_000)),
         raw=raw,
     )
     return settings

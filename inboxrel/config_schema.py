@@ -124,7 +124,10 @@ TOP_SCHEMA: dict[str, Key] = {k.name: k for k in (
     Key("default_region", "region", "US", "country for phone numbers without a country code"),
     Key("log_file", "string", None, "a file `inboxrel ingest` appends its log to"),
     Key("body_window_days", "int", 365, "IMAP bodies are fetched for mail this recent, in days", 0),
-    Key("body_max_bytes", "int", 256 * 1024, "bytes of a body kept at most", 0),
+    Key("body_max_bytes", "int", 256 * 1024, "bytes of a body kept at most, for every source (IMAP fetches no more; "
+        "a local import stores no more)", 0),
+    Key("max_text_bytes", "int", 100_000, "characters of a body's text the evidence stages read at most (the "
+        "start of the body; the rest of a huge message is never analysed)", 0),
     Key("call_min_seconds", "int", 60, "answered calls shorter than this are attempts", 0),
     Key("accounts", "tables", {}, "one [accounts.NAME] table per account (keys: accounts.NAME.*)"),
     Key("thresholds", "table", {}, "numbers the built-in rules compare against (keys: thresholds.*)"),

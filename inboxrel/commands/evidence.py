@@ -43,6 +43,8 @@ class SignalStage:
     def __init__(self, app):
         self.app = app
         self.before: dict[int, str] | None = None
+        self.failed = 0  # messages whose evidence failed (each alone), and the first reasons
+        self.failures: list[tuple[int, str]] = []
 
     def __call__(self, conn, saved):
         from inboxrel.signals.manual import identity_state
@@ -51,8 +53,10 @@ class SignalStage:
         if self.before is None:
             self.before = identity_state(conn)
         ids = [mid for mid, _ in saved]
-        analyze_parsed(conn, saved, now=self.app.now, region=self.app.settings.default_region,
-                       regions=_regions(self.app, conn, ids))
+        found = analyze_parsed(conn, saved, now=self.app.now, region=self.app.settings.default_region,
+                               regions=_regions(self.app, conn, ids))
+        self.failed += found.failed
+        self.failures.extend(found.failures[:max(0, 5 - len(self.failures))])
 
     def finish(self, engine) -> None:
         if self.before is not None:
@@ -270,7 +274,13 @@ def reanalyze_cmd(app: App, everything, fmt):
     else:
         emit(f"re-analysed {out['messages']} messages: {out['interactions']} interactions, "
              f"{out['phone_numbers']} new phone numbers"
-             + (f"; {out['refetched']} re-fetched over IMAP" if out.get("refetched") else ""))
+             + (f"; {out['refetched']} re-fetched over IMAP" if out.get("refetched") else "")
+             + (f"; {out['failed']} gave no evidence ({failed_reason(out['failures'])})" if out.get("failed") else ""))
+
+
+def failed_reason(failures) -> str:
+    """The first message whose evidence failed, and why: 'message 12: ValueError: ...'."""
+    return f"message {failures[0][0]}: {failures[0][1]}" if failures else "see the log"
 
 
 # -- evidence: review and correct -----------------------------------------------------------------------

@@ -36,6 +36,8 @@ from inboxrel.pipelines.save import (
 BATCH = 500
 CHUNK = 100  # messages per parse job sent to a worker process
 POOL_MIN = 400  # fewer messages than this are parsed in-process
+BODY_MAX = 256 * 1024  # characters of a body kept (the config's body_max_bytes)
+RAW_MIN = 2 * 1024 * 1024  # a message file is parsed up to max(8 x BODY_MAX, this) bytes (see raw_limit)
 IN_FLIGHT = 12  # parse jobs queued ahead, so workers keep parsing while the main process writes a batch
 SAMPLE = 100  # messages per sent folder read up front to learn my addresses before saving
 
@@ -134,6 +136,7 @@ def import_path(
     me: Iterable[str] = (),
     sent_folders: Iterable[str] = (),
     store_bodies: bool = True,
+    body_max: int | None = None,
     full: bool = False,
     progress: Progress | None = None,
     after_batch: Callable[[object, list], None] | None = None,
@@ -187,7 +190,8 @@ def import_path(
 
     writer = MailWriter(engine, account_id, now=now, store_bodies=store_bodies)
     pending = _expected_new(engine, stored, [f for f, _, unchanged in plan if not unchanged], full)
-    with bulk_indexes(engine), ParserPool(enabled=pending >= POOL_MIN, signals=signals, region=region) as pool:
+    with bulk_indexes(engine), ParserPool(enabled=pending >= POOL_MIN, signals=signals, region=region,
+                                            body_max=body_max) as pool:
         for f, state, unchanged in plan:
             fs = FolderSummary(name=f.name, kind=kinds[f.name])
             summary.folders.append(fs)
@@ -301,7 +305,9 @@ class ParserPool:
     pipeline once, on its first such job, so the main process never loads it.
     """
 
-    def __init__(self, enabled: bool, workers: int | None = None, signals: bool = False, region: str = "US"):
+    def __init__(self, enabled: bool, workers: int | None = None, signals: bool = False, region: str = "US",
+                 body_max: int | None = None):
+        self.body_max = BODY_MAX if body_max is None else body_max
         self.enabled = enabled and (os.cpu_count() or 1) > 1
         self.workers = workers or min(2, os.cpu_count() or 1)
         self.signals = signals
@@ -329,11 +335,11 @@ class ParserPool:
         chunks = _chunks(((r.key, r.path, r.raw, r.error) for r in raw_items), CHUNK)
         if self._executor is None:
             for chunk in chunks:
-                yield from parse_raw_items(chunk)
+                yield from parse_capped(chunk, self.body_max)
             return
         in_flight = deque()
         for chunk in chunks:
-            in_flight.append(self._executor.submit(parse_raw_items, chunk))
+            in_flight.append(self._executor.submit(parse_capped, chunk, self.body_max))
             if len(in_flight) > IN_FLIGHT:
                 yield from in_flight.popleft().result()
         while in_flight:
@@ -364,6 +370,39 @@ class ParserPool:
                 continue
             for p, ts in zip(part, found):
                 p.signals = ts
+
+
+def parse_capped(chunk, body_max: int) -> list:
+    """:func:`parse_raw_items` with every message bounded, as an IMAP fetch of ``body_max_bytes`` is.
+
+    A message file longer than :func:`raw_limit` is parsed from its start only (its size stays the file's),
+    so a 50 MB body never costs the parser's gigabyte; each body is then cut to its first ``body_max``
+    characters. In the worker, so a huge body never travels back whole: what is stored and analysed of a
+    local message is bounded whatever its source.
+    """
+    limit = raw_limit(body_max)
+    sizes: dict[int, int] = {}
+    cut = []
+    for i, (key, path, raw, error) in enumerate(chunk):
+        if raw is not None and len(raw) > limit:
+            sizes[i] = len(raw)
+            raw = raw[:limit]
+        cut.append((key, path, raw, error))
+    out = parse_raw_items(cut)
+    for i, item in enumerate(out):
+        parsed = item[2]
+        if parsed is None:
+            continue
+        if i in sizes:
+            parsed.size = sizes[i]
+        if parsed.body is not None and len(parsed.body) > body_max:
+            parsed.body = parsed.body[:body_max]
+    return out
+
+
+def raw_limit(body_max: int) -> int:
+    """Bytes of one message file that are parsed: room for the headers, a bounded body and its encoding."""
+    return max(8 * body_max, RAW_MIN)
 
 
 def _chunks(iterable, size):

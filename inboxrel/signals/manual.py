@@ -124,7 +124,8 @@ def reanalyze(engine, settings, *, now: datetime, everything: bool = False, batc
             "and cannot be re-fetched (local accounts: re-import the files into a fresh store; IMAP accounts: "
             "check the account is still in the config)")
     return {"messages": total.messages, "interactions": total.interactions, "phone_numbers": total.phone_numbers,
-            "calendar_events": total.calendar_events, "refetched": refetched, "not_available": problems}
+            "calendar_events": total.calendar_events, "refetched": refetched, "not_available": problems,
+            "failed": total.failed, "failures": total.failures}
 
 
 def identity_state(conn) -> dict[int, str]:

@@ -9,6 +9,7 @@ replaces a message's own evidence instead of adding to it, so nothing is ever co
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -19,13 +20,15 @@ from inboxrel.clock import to_db
 from inboxrel.identity.owner import delegate_person_ids
 from inboxrel.models import addresses, interactions, messages, participants, people, phone_numbers
 from inboxrel.signals import VERSION
-from inboxrel.signals.attribution import attribute
+from inboxrel.signals.attribution import attribute, initiator
 from inboxrel.signals.calendar import CalendarEvent, parse_calendar
 from inboxrel.signals.context import no_evidence_reason
 from inboxrel.signals.phones import normalize_number
 from inboxrel.signals.review import drop_rejected
 from inboxrel.signals.shape import MessageShape, Party, name_tokens
-from inboxrel.signals.text import TextSignals, text_signals
+from inboxrel.signals.text import TextSignals, empty_signals, text_signals
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,18 +43,32 @@ class MessageInput:
     signals: TextSignals | None = None  # computed by a parse worker; None: computed here
 
 
+MAX_FAILURES_KEPT = 20
+
+
 @dataclass
 class EvidenceSummary:
     messages: int = 0
     interactions: int = 0
     phone_numbers: int = 0
     calendar_events: int = 0
+    failed: int = 0  # messages whose evidence could not be computed (each alone; the rest keep theirs)
+    failures: list[tuple[int, str]] = field(default_factory=list)  # (messages.id, reason), the first few
 
     def add(self, other: EvidenceSummary) -> None:
         self.messages += other.messages
         self.interactions += other.interactions
         self.phone_numbers += other.phone_numbers
         self.calendar_events += other.calendar_events
+        self.failed += other.failed
+        self.failures.extend(other.failures[:max(0, MAX_FAILURES_KEPT - len(self.failures))])
+
+    def fail(self, mid: int, reason: str) -> None:
+        """Count one message whose evidence failed, with its reason (logged as a warning)."""
+        self.failed += 1
+        if len(self.failures) < MAX_FAILURES_KEPT:
+            self.failures.append((mid, reason))
+        log.warning("message %s: no evidence: %s", mid, reason)
 
 
 def input_from_parsed(parsed) -> MessageInput:
@@ -140,33 +157,15 @@ def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: da
         if m is None:
             continue
         ts = sigs[mid]
-        shape = build_shape(m, owner_names, delegates)
-        why_not = no_evidence_reason(shape, inp.body)
-        msg_date = to_db(inp.date) if inp.date else m["date"]
-        direction = "from_me" if m["direction"] == "sent" else "to_me"
-        for cue in ([] if why_not else ts.cues):
-            who = attribute(shape, cue.sentence, getattr(cue, "party", None))
-            share = 1.0 if len(who) <= 1 else 0.7
-            at = _day_at(cue.when, inp.tz_offset) if cue.when else (msg_date if cue.kind != "planned" else None)
-            for pid in who:
-                rows.append({"person_id": pid, "kind": cue.kind, "medium": cue.medium, "at": at,
-                             "source": "message", "source_ref": str(mid), "message_id": mid,
-                             "confidence": round(cue.confidence * share, 2), "direction": direction,
-                             "sentence": cue.sentence[:1000], "note": None, "created_at": now_db})
-        if ts.notice is not None and m["direction"] == "received":
-            notices.append((mid, ts.notice, msg_date, inp.subject or m["subject"] or ""))
-        # numbers: the sender's own signature; quoted signatures belong to their quoted author
-        senders = [p for p in m["from"] if not p["me"] and not p["auto"]]
-        if senders and not m["automated"]:
-            for num in ts.numbers:
-                numbers.append((senders[0]["pid"], num.e164, num.raw, num.label, msg_date, mid))
-        for q in ts.quoted:
-            pid = _quoted_author(conn, q, m)
-            if pid is None:
-                continue
-            for num in q.numbers:
-                # the quoted message is older than this one: its date is unknown, so this one bounds it
-                numbers.append((pid, num.e164, num.raw, num.label, msg_date, mid))
+        if ts.error:
+            summary.fail(mid, ts.error)
+            continue
+        marks = (len(rows), len(numbers), len(notices))
+        try:
+            _message_evidence(conn, mid, inp, m, ts, owner_names, delegates, now_db, rows, numbers, notices)
+        except Exception as exc:  # noqa: BLE001 - this message's evidence only; the batch keeps the rest
+            del rows[marks[0]:], numbers[marks[1]:], notices[marks[2]:]
+            summary.fail(mid, f"{type(exc).__name__}: {str(exc)[:200]}")
     conn.execute(delete(interactions).where(interactions.c.source == "message",
                                             interactions.c.message_id.in_(ids)))
     summary.interactions += save_interactions(conn, drop_rejected(conn, rows))
@@ -187,7 +186,12 @@ def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: da
         m = meta[mid]
         msg_date = to_db(inp.date) if inp.date else m["date"]
         for raw in inp.calendars:
-            for ev in parse_calendar(raw, now=now):
+            try:
+                events = list(parse_calendar(raw, now=now))
+            except Exception as exc:  # noqa: BLE001 - a bad calendar part loses only itself
+                summary.fail(mid, f"calendar part unreadable: {type(exc).__name__}: {str(exc)[:200]}")
+                continue
+            for ev in events:
                 summary.calendar_events += 1
                 summary.interactions += save_calendar_event(conn, ev, now=now, message_id=mid,
                                                             message_date=msg_date,
@@ -197,6 +201,37 @@ def analyze_messages(conn, items: Iterable[tuple[int, MessageInput]], *, now: da
     return summary
 
 
+def _message_evidence(conn, mid, inp, m, ts, owner_names, delegates, now_db, rows, numbers, notices) -> None:
+    """One message's cues, numbers and call notice, appended to the batch's lists (see analyze_messages)."""
+    shape = build_shape(m, owner_names, delegates)
+    why_not = no_evidence_reason(shape, inp.body)
+    msg_date = to_db(inp.date) if inp.date else m["date"]
+    for cue in ([] if why_not else ts.cues):
+        who = attribute(shape, cue.sentence, getattr(cue, "party", None))
+        share = 1.0 if len(who) <= 1 else 0.7
+        at = _day_at(cue.when, inp.tz_offset) if cue.when else (msg_date if cue.kind != "planned" else None)
+        for pid in who:
+            rows.append({"person_id": pid, "kind": cue.kind, "medium": cue.medium, "at": at,
+                         "source": "message", "source_ref": str(mid), "message_id": mid,
+                         "confidence": round(cue.confidence * share, 2),
+                         "direction": initiator(shape, cue.kind, cue.sentence),
+                         "sentence": cue.sentence[:1000], "note": None, "created_at": now_db})
+    if ts.notice is not None and m["direction"] == "received":
+        notices.append((mid, ts.notice, msg_date, inp.subject or m["subject"] or ""))
+    # numbers: the sender's own signature; quoted signatures belong to their quoted author
+    senders = [p for p in m["from"] if not p["me"] and not p["auto"]]
+    if senders and not m["automated"]:
+        for num in ts.numbers:
+            numbers.append((senders[0]["pid"], num.e164, num.raw, num.label, msg_date, mid))
+    for q in ts.quoted:
+        pid = _quoted_author(conn, q, m)
+        if pid is None:
+            continue
+        for num in q.numbers:
+            # the quoted message is older than this one: its date is unknown, so this one bounds it
+            numbers.append((pid, num.e164, num.raw, num.label, msg_date, mid))
+
+
 def _text_signals(items, meta: dict, region: str, regions: dict[int, str] | None) -> dict[int, TextSignals]:
     """Each message's text signals: the parse worker's when it read the numbers with the right region."""
     want = {mid: (regions or {}).get(mid) or region for mid, _ in items}
@@ -204,8 +239,11 @@ def _text_signals(items, meta: dict, region: str, regions: dict[int, str] | None
     todo = [(mid, inp) for mid, inp in items if mid not in out]
     for reg in dict.fromkeys(want[mid] for mid, _ in todo):
         group = [(mid, inp) for mid, inp in todo if want[mid] == reg]
-        found = text_signals([(inp.body, inp.date, inp.tz_offset, inp.subject or (meta.get(mid) or {}).get("subject"))
-                              for mid, inp in group], reg)
+        try:
+            found = text_signals([(inp.body, inp.date, inp.tz_offset,
+                                   inp.subject or (meta.get(mid) or {}).get("subject")) for mid, inp in group], reg)
+        except Exception as exc:  # noqa: BLE001 - text_signals fails per message already; never the batch
+            found = [empty_signals(reg, f"text signals failed: {type(exc).__name__}: {str(exc)[:200]}")] * len(group)
         out.update((mid, ts) for (mid, _), ts in zip(group, found))
     return out
 
