@@ -97,30 +97,82 @@ def render_markdown(rows: list[dict], columns: list[str], headers: list[str] | N
     return "\n".join(lines) + "\n"
 
 
+TABLE_WIDTH = 140  # the widest a table gets: what every table was before following the terminal
+
+
+def terminal_width() -> int:
+    """The terminal's width (``COLUMNS`` first, as :func:`shutil.get_terminal_size` reads it), at most
+    :data:`TABLE_WIDTH`; output that is not a terminal gets :data:`TABLE_WIDTH`."""
+    import shutil
+
+    return max(20, min(shutil.get_terminal_size((TABLE_WIDTH, 24)).columns, TABLE_WIDTH))
+
+
+# Which columns a narrow terminal loses, least important first. Each table drops, in this order, those of
+# its columns that are here, and wraps the rest: people keep Name, Email, Sent and Recv; evidence keeps
+# When, Kind, Person and Sentence; threads keep Subject and Awaiting (and Last, but for a very narrow one).
+DROP_FIRST = ["two_way_threads", "automated", "threads", "days_waiting", "source", "confidence", "medium",
+              "sent_90d", "received_90d", "last_from", "messages", "by_user", "undone", "last_at", "id"]
+
+
+def _min_width(texts) -> int:
+    """The narrowest a column can be without cutting a word: its longest word (in terminal cells)."""
+    from rich.cells import cell_len
+
+    return max((cell_len(word) for text in texts for word in text.split()), default=1)
+
+
+def fit_columns(cells: list[list[str]], headers: list[str], width: int, drop: list[int]
+                ) -> tuple[list[int], list[int] | None]:
+    """(indexes of the columns kept, their narrowest widths or None) so that no word needs cutting in
+    ``width`` cells: the columns in ``drop`` (least important first) go one by one until the rest fit; the
+    others are only ever wrapped. The widths are None when even those do not fit (words are then cut)."""
+    need = [_min_width([h] + [row[i] for row in cells]) for i, h in enumerate(headers)]
+    kept = list(range(len(headers)))
+
+    def fits() -> bool:
+        return sum(need[k] + 3 for k in kept) + 1 <= width  # a cell's padding and border, and the last border
+
+    for i in drop:
+        if fits():
+            break
+        kept.remove(i)
+    return kept, ([need[k] for k in kept] if fits() else None)
+
+
 def render_table(rows: list[dict], columns: list[str], headers: list[str] | None = None, title: str | None = None,
-                 width: int | None = None) -> str:
-    """A rich table rendered to text (no colour codes when not on a terminal)."""
+                 width: int | None = None, drop: list[str] | None = None) -> str:
+    """A rich table rendered to text (no colour codes when not on a terminal), as wide as the terminal at
+    most (``width``, else :func:`terminal_width`): long values wrap, and when even the longest words do not
+    fit, the columns in ``drop`` (by default :data:`DROP_FIRST`) are left out, least important first."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
+    width = width or terminal_width()
+    headers = list(headers or columns)
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    kept, least = fit_columns(cells, headers, width, [columns.index(c) for c in (DROP_FIRST if drop is None else drop)
+                                               if c in columns])
     table = Table(title=title, header_style="bold", show_lines=False)
-    for h in headers or columns:
-        table.add_column(h, overflow="fold")
-    for row in rows:
+    for n, i in enumerate(kept):  # never narrower than the longest word, when that fits at all
+        table.add_column(headers[i], overflow="fold", min_width=least[n] if least else None)
+    for row in cells:
         # values come from mail: "[/]" in a subject must stay text, not rich markup
-        table.add_row(*[escape(_cell(row.get(c))) for c in columns])
-    console = Console(file=io.StringIO(), width=width or 140, force_terminal=False, color_system=None)
+        table.add_row(*[escape(row[i]) for i in kept])
+    console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
     console.print(table)
     return console.file.getvalue()
 
 
 def render(rows: list[dict], columns: list[str], fmt: str, headers: list[str] | None = None,
-           title: str | None = None) -> str:
+           title: str | None = None, drop: list[str] | None = None) -> str:
+    """Rows in ``fmt``; a table leaves out the columns of ``drop`` (least important first) when the
+    terminal is too narrow for them, the other formats keep every column."""
     if fmt == "json":
         return render_json(rows)
     if fmt == "csv":
         return render_csv(rows, columns)
     if fmt == "markdown":
         return render_markdown(rows, columns, headers)
-    return render_table(rows, columns, headers, title)
+    return render_table(rows, columns, headers, title, drop=drop)
