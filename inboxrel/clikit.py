@@ -134,6 +134,7 @@ class BarProgress:
         self.enabled = enabled and is_terminal()
         self._progress = None
         self._task = None
+        self._wait = None  # the line saying what the run waits for, until a folder starts
 
     def __enter__(self):
         if self.enabled:
@@ -155,14 +156,34 @@ class BarProgress:
 
             from inboxrel.report.render import display
 
+            self._end_wait()
             self._task = self._progress.add_task(escape(display(name)[-30:]), total=total)
+
+    def _end_wait(self) -> None:
+        if self._progress and self._wait is not None:  # the run is moving again
+            self._progress.remove_task(self._wait)
+            self._wait = None
 
     def advance(self, n: int) -> None:
         if self._progress and self._task is not None:
+            self._end_wait()
             self._progress.advance(self._task, n)
+
+    def waiting(self, what: str) -> None:
+        """One line saying what the run waits for (connecting, logging in, a retry's pause)."""
+        if self._progress:
+            from rich.markup import escape
+
+            from inboxrel.report.render import display
+
+            if self._wait is None:
+                self._wait = self._progress.add_task(escape(display(what, 120)), total=None)
+            else:
+                self._progress.update(self._wait, description=escape(display(what, 120)))
 
     def folder_done(self, summary) -> None:
         if self._progress and self._task is not None:
-            task = self._progress.tasks[-1]
+            self._end_wait()
+            task = next(t for t in self._progress.tasks if t.id == self._task)
             self._progress.update(self._task, total=task.completed)
             self._task = None

@@ -24,6 +24,7 @@ ACCOUNT_KEYS = {
 TOP_KEYS = {"db", "store_bodies", "default_region", "accounts", "rules", "policy", "thresholds", "log_file",
             "body_window_days", "body_max_bytes", "max_text_bytes",
             "call_min_seconds",  # answered calls shorter than this are attempts (inboxrel.sources.calllog)
+            "ingest_deadline",  # seconds an ingest waits for its servers in all (0: no limit)
             "calendars"}  # [[calendars]]: CalDAV sources, see CALENDAR_KEYS
 
 
@@ -151,6 +152,7 @@ class Settings:
     body_window_days: int = 365
     body_max_bytes: int = 256 * 1024
     max_text_bytes: int = 100_000
+    ingest_deadline: int = 0
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -217,6 +219,7 @@ def load_settings(config_path: str | Path | None = None, db_url: str | None = No
         body_window_days=int(raw.get("body_window_days", 365)),
         body_max_bytes=int(raw.get("body_max_bytes", 256 * 1024)),
         max_text_bytes=int(raw.get("max_text_bytes", 100_000)),
+        ingest_deadline=int(raw.get("ingest_deadline", 0)),
         raw=raw,
     )
     return settings

@@ -129,6 +129,8 @@ TOP_SCHEMA: dict[str, Key] = {k.name: k for k in (
     Key("max_text_bytes", "int", 100_000, "characters of a body's text the evidence stages read at most (the "
         "start of the body; the rest of a huge message is never analysed)", 0),
     Key("call_min_seconds", "int", 60, "answered calls shorter than this are attempts", 0),
+    Key("ingest_deadline", "int", 0, "seconds an `inboxrel ingest` waits for its servers in all (connections, "
+        "logins, retries) before the accounts left fail as unreachable; 0: no limit", 0),
     Key("accounts", "tables", {}, "one [accounts.NAME] table per account (keys: accounts.NAME.*)"),
     Key("thresholds", "table", {}, "numbers the built-in rules compare against (keys: thresholds.*)"),
     Key("rules", "array", [], "your own rules: name, description, when, action, priority, reason"),

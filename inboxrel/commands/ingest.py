@@ -115,7 +115,8 @@ def ingest(app: App, names, full, no_signals, quiet, fmt):
             with BarProgress(enabled=not quiet and fmt == "text") as bar:
                 summary = run_ingest(engine, accounts, now=app.now, environ=os.environ, full=full,
                                      store_bodies=app.settings.store_bodies, progress=bar, after_batch=after,
-                                     signals=after is not None, region=app.settings.default_region)
+                                     signals=after is not None, region=app.settings.default_region,
+                                     deadline=app.settings.ingest_deadline or None)
                 if after is not None:
                     after.finish(engine)
             # the calendars in the config ride along, so the one nightly line covers them too

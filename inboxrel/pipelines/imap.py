@@ -22,7 +22,8 @@ import imaplib
 import re
 import socket
 import ssl
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import wraps
@@ -554,14 +555,81 @@ def parse_uid_set(text: str) -> set[int]:
     return out
 
 
-def fetch_session(account, credential: Credential, *, timeout: float = 60.0) -> ImapSession:
+_STEP = threading.local()  # the connecting thread's StepDeadline, which the sockets imapclient opens join
+
+
+class _SocketModule:
+    """``socket`` as imapclient's modules see it: the connections they open join the thread's StepDeadline."""
+
+    def __getattr__(self, name):
+        return getattr(socket, name)
+
+    @staticmethod
+    def create_connection(address, *args, **kwargs):
+        sock = socket.create_connection(address, *args, **kwargs)
+        step = getattr(_STEP, "deadline", None)
+        if step is not None:
+            step.watch(sock)
+        return sock
+
+
+def _watch_imapclient_sockets() -> None:
+    from imapclient import imap4, tls
+
+    imap4.socket = tls.socket = _SocketModule()
+
+
+class StepDeadline:
+    """An overall deadline for one step of a connection (connect and greeting, login): a socket timeout
+    bounds each wait for a byte, but a server that trickles its greeting a byte at a time never trips it.
+    When ``seconds`` pass, the step's socket is shut down, so whatever reads from it fails at once."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.fired:
+                self._shut()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __enter__(self) -> StepDeadline:
+        _STEP.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+        _STEP.deadline = None
+
+
+def fetch_session(account, credential: Credential, *, timeout: float = 60.0,
+                  waiting: Callable[[str], None] | None = None) -> ImapSession:
     """Connect (TLS as configured, certificate verified), log in, ENABLE CONDSTORE/QRESYNC; return a session.
 
     Raises ``AuthError`` when the login is refused, ``UnreachableError`` when the server cannot be reached or
-    its certificate is not trusted, :class:`ConnectionLost` for a failure worth retrying.
+    its certificate is not trusted, :class:`ConnectionLost` for a failure worth retrying. Connecting (with
+    the greeting and STARTTLS) and logging in each have ``timeout`` seconds in all (:class:`StepDeadline`),
+    and ``waiting`` is told what the session waits for at each step.
     """
     from imapclient import IMAPClient
-    from imapclient.exceptions import LoginError
 
     tls = account.tls or "ssl"
     port = account.port or (993 if tls == "ssl" else 143)
@@ -572,14 +640,32 @@ def fetch_session(account, credential: Credential, *, timeout: float = 60.0) -> 
         raise UnreachableError(f"account {account.name!r}: tls = \"none\" would send the password in clear to "
                                f"{account.host}; use tls = \"ssl\" or \"starttls\"")
     ctx = build_ssl_context(account.ca_file) if tls != "none" else None
+    _watch_imapclient_sockets()
+    if waiting:
+        waiting(f"connecting to {where}")
+    step = StepDeadline(timeout)
     try:
-        client = IMAPClient(account.host, port=port, ssl=tls == "ssl", ssl_context=ctx, timeout=timeout)
-        client._imap.debug = 0  # imapclient turns on imaplib's per-line debug formatting: slow, and not needed
-        if tls == "starttls":
-            if not client.has_capability("STARTTLS"):
-                client.shutdown()
-                raise UnreachableError(f"{where} does not offer STARTTLS: use tls = \"ssl\" (usually port 993)")
-            client.starttls(ctx)
+        with step:
+            client = IMAPClient(account.host, port=port, ssl=tls == "ssl", ssl_context=ctx, timeout=timeout)
+            client._imap.debug = 0  # imapclient turns on imaplib's per-line debug formatting: slow, not needed
+            if tls == "starttls":
+                if not client.has_capability("STARTTLS"):
+                    client.shutdown()
+                    raise UnreachableError(f"{where} does not offer STARTTLS: use tls = \"ssl\" (usually port 993)")
+                client.starttls(ctx)
+    except InboxrelError:
+        raise
+    except Exception as exc:
+        if step.fired:
+            raise ConnectionLost(f"cannot connect to {where}: no greeting within {round(timeout, 1):g} s") from None
+        _connect_error(exc, account, where)
+    return _login(client, account, credential, where, timeout, waiting)
+
+
+def _connect_error(exc: Exception, account, where: str):
+    """Raise the error for a connection that failed before the login."""
+    try:
+        raise exc
     except ssl.SSLCertVerificationError as exc:
         hint = (f"is {account.ca_file} the CA that signed it?" if account.ca_file
                 else "for a self-signed server pass --ca-file with its certificate")
@@ -593,18 +679,32 @@ def fetch_session(account, credential: Credential, *, timeout: float = 60.0) -> 
         what = "timed out" if isinstance(exc, TimeoutError) else (getattr(exc, "strerror", None) or _clean(exc))
         raise ConnectionLost(f"cannot connect to {where}: {what}") from None
 
+
+def _login(client, account, credential: Credential, where: str, timeout: float,
+           waiting: Callable[[str], None] | None) -> ImapSession:
+    from imapclient.exceptions import LoginError
+
     session_where = f"{account.host} ({account.name})"
+    if waiting:
+        waiting(f"logging in to {where}")
+    step = StepDeadline(timeout)
+    step.watch(client.socket())
     try:
-        if credential.mechanism == "xoauth2":
-            client.oauth2_login(credential.username, credential.secret)
-        else:
-            client.login(credential.username, credential.secret)
+        with step:
+            if credential.mechanism == "xoauth2":
+                client.oauth2_login(credential.username, credential.secret)
+            else:
+                client.login(credential.username, credential.secret)
     except LoginError as exc:
+        if step.fired:
+            raise ConnectionLost(f"{where} did not answer the login within {round(timeout, 1):g} s") from None
         client.shutdown()
         msg = _clean(exc, credential.secret)
         raise AuthError(f"{account.host} refused the login of {credential.username!r} ({msg}): check the "
                         f"{credential.source or 'password'} and the username") from None
     except (OSError, EOFError, imaplib.IMAP4.abort) as exc:
+        if step.fired:
+            raise ConnectionLost(f"{where} did not answer the login within {round(timeout, 1):g} s") from None
         raise ConnectionLost(f"connection to {where} lost during login: {_clean(exc)}") from None
     try:
         return ImapSession(client, session_where, credential, getattr(account, "header_fetch", "whole"))

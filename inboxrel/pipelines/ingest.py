@@ -89,6 +89,9 @@ class Progress:
 
     def folder_done(self, summary) -> None: ...
 
+    def waiting(self, what: str) -> None:
+        """What the run waits for now (connecting, logging in, a retry's pause)."""
+
 
 @dataclass
 class FolderSummary:
@@ -226,31 +229,51 @@ class _Context:
 class _Link:
     """The account's connection: reconnects with backoff; gives up after ``retries`` failures in a row."""
 
-    def __init__(self, account, credential, *, timeout, retries, backoff, sleep):
+    def __init__(self, account, credential, *, timeout, retries, backoff, sleep, end=None, deadline=None,
+                 progress=None):
         self.account, self.credential = account, credential
         self.timeout, self.retries, self.backoff, self.sleep = timeout, retries, backoff, sleep
+        self.end, self.deadline = end, deadline  # the run's end (time.monotonic()), its length in seconds
+        self.progress = progress or Progress()
         self.failures = 0
         self.session: ImapSession | None = None
+
+    def _left(self) -> float | None:
+        return None if self.end is None else self.end - time.monotonic()
+
+    def _past_deadline(self, why) -> UnreachableError:
+        return UnreachableError(f"{why} (the run's deadline of {self.deadline:g} s has passed: "
+                                f"ingest_deadline in the config)")
 
     def get(self) -> ImapSession:
         while self.session is None or self.session.broken:
             self.close()
+            left = self._left()
+            if left is not None and left <= 0:
+                raise self._past_deadline(f"{self.account.name}: no connection")
             try:
-                self.session = fetch_session(self.account, self.credential, timeout=self.timeout)
+                self.session = fetch_session(self.account, self.credential,
+                                             timeout=self.timeout if left is None else min(self.timeout, left),
+                                             waiting=self.progress.waiting)
             except ConnectionLost as exc:
                 self.failed(exc)
         return self.session
 
     def failed(self, exc: ConnectionLost) -> None:
-        """Count a failure and wait before the next try; raise when the retries are used up."""
+        """Count a failure and wait before the next try; raise when the retries are used up, or when the
+        wait would go past the run's deadline."""
         self.failures += 1
         if self.session is not None:
             self.session.broken = True
         if self.failures > self.retries:
             raise UnreachableError(f"{exc} (gave up after {self.failures} attempts)")
         delay = self.backoff * 2 ** (self.failures - 1)
+        left = self._left()
+        if left is not None and left <= delay:
+            raise self._past_deadline(exc)
         log.warning("%s: %s; retrying in %.1f s (attempt %d of %d)", self.account.name, exc, delay,
                     self.failures + 1, self.retries + 1)
+        self.progress.waiting(f"{exc}; retrying in {delay:g} s")
         self.sleep(delay)
 
     def close(self) -> None:
@@ -276,6 +299,7 @@ def ingest(
     backoff: float = BACKOFF,
     timeout: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
 ) -> IngestSummary:
     """Sync every account in ``accounts`` (AccountConfig objects); see the module docstring.
 
@@ -284,9 +308,11 @@ def ingest(
     its new messages, so what it stores commits with them (see :meth:`MailWriter.save_batch`); with
     ``signals`` the parse step also computes the bodies' text signals for it (phone numbers read with
     ``region`` unless the account sets its own). Returns the summary; ``summary.error()`` is the error the
-    run should end with (None when all went well).
+    run should end with (None when all went well). ``deadline`` (seconds) bounds the whole run's waits for
+    its servers: no connection attempt or retry goes past it, and what remains then fails as unreachable.
     """
     started = time.perf_counter()
+    end = time.monotonic() + deadline if deadline else None
     progress = progress or Progress()
     summary = IngestSummary()
     pending = []
@@ -295,7 +321,7 @@ def ingest(
             acc_summary, ctx = _sync_account(engine, account, now=now, environ=environ, full=full,
                                              store_bodies=store_bodies, progress=progress, after_batch=after_batch,
                                              signals=signals, region=region, retries=retries, backoff=backoff,
-                                             timeout=timeout, sleep=sleep)
+                                             timeout=timeout, sleep=sleep, end=end, deadline=deadline)
             summary.accounts.append(acc_summary)
             if ctx is not None:
                 pending.append((acc_summary, ctx))
@@ -317,7 +343,7 @@ def ingest(
 
 
 def _sync_account(engine, account, *, now, environ, full, store_bodies, progress, after_batch, signals, region,
-                  retries, backoff, timeout, sleep) -> tuple[AccountSummary, _Context | None]:
+                  retries, backoff, timeout, sleep, end=None, deadline=None) -> tuple[AccountSummary, _Context | None]:
     from inboxrel.secrets import fetch_credential
 
     summary = AccountSummary(account.name)
@@ -328,7 +354,7 @@ def _sync_account(engine, account, *, now, environ, full, store_bodies, progress
     try:
         credential = fetch_credential(account, environ)
         link = _Link(account, credential, timeout=timeout or getattr(account, "timeout", None) or TIMEOUT,
-                     retries=retries, backoff=backoff, sleep=sleep)
+                     retries=retries, backoff=backoff, sleep=sleep, end=end, deadline=deadline, progress=progress)
         while True:
             try:
                 session = link.get()
