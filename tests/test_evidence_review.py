@@ -93,3 +93,14 @@ def test_evidence_of_a_missing_store_creates_nothing(tmp_path):
     res = run(url, "evidence")
     assert res.exit_code != 0 and "Traceback" not in res.output
     assert not (tmp_path / "nowhere" / "store.db").exists()
+
+
+def test_now_is_a_cut_for_the_list_but_plans_learned_before_it_stay(db_url):
+    imported(db_url)
+    res = CliRunner().invoke(cli, ["--db", db_url, "--now", "2024-05-14T20:00:00Z", "evidence", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    seen = {r["sentence"] for r in json.loads(res.output)}
+    # learned on 14 May: the past talk and the lunch planned for the 17th (after now, but already known)
+    assert {"Great talking yesterday.", "Lunch on Friday at Luigi's?"} <= seen
+    # written on the 15th and 18th: not arrived yet
+    assert "Sounds good, see you Friday!" not in seen and not any("voicemail" in (s or "") for s in seen)

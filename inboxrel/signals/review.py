@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from inboxrel.clock import to_db
 from inboxrel.errors import NotFoundError
@@ -50,14 +50,12 @@ def list_evidence(conn, *, person_ids: list[int] | None = None, kind: str | None
         q = q.where(i.person_id.in_(person_ids))
     if kind:
         q = q.where(i.kind == kind)
-    when = i.at if since is None and until is None else None
-    from sqlalchemy import func
-
-    when = func.coalesce(i.at, messages.c.date)
+    when = func.coalesce(i.at, messages.c.date)  # when it happened or is planned
     if since is not None:
         q = q.where(when >= to_db(since))
     if until is not None:
-        q = q.where(when <= to_db(until))
+        # --now is a cut: what was learned after it is not known yet (a plan for later, learned before, is)
+        q = q.where(func.coalesce(messages.c.date, i.created_at) <= to_db(until))
     rows = conn.execute(q.order_by(when.desc(), i.id.desc())).all()
     pids = {r.person_id for r in rows}
     emails: dict[int, list[str]] = {}
