@@ -3,6 +3,9 @@ relative, the user's word (--me, add-me, remove-me) over discovery, on SQLite an
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -15,6 +18,12 @@ from inboxrel.report.queries import people_rows
 from tests.conftest import FIXTURES
 
 MAILDIR = FIXTURES / "mail" / "identity"
+
+
+@pytest.fixture
+def now() -> datetime:
+    """After the fixture mailbox's mail (November 2026): --now is a cut, and mail after it does not count."""
+    return datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def _import(url, now, **kw):
