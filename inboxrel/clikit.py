@@ -55,6 +55,16 @@ class App:
             self._engine = open_store(self.settings.db_url, create=create)
         return self._engine
 
+    def settings_for_writing(self):
+        """The settings to add an account or a calendar to; a --config file not there yet is made by the write."""
+        from pathlib import Path
+
+        if self._config and not Path(self._config).expanduser().exists():
+            from inboxrel.config import Settings, default_db_url
+
+            return Settings(config_path=Path(self._config).expanduser(), db_url=self._db or default_db_url())
+        return self.settings
+
     def lock(self, *, create: bool = False):
         """The store's write lock; without ``create`` the store must exist (no lock file for a misspelt --db)."""
         from inboxrel.db import store_lock

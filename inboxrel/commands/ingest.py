@@ -316,7 +316,7 @@ def account_add(app: App, name, host, port, username, tls, ca_file, password_env
 
     if not _NAME.match(name):
         raise UsageError(f"account name {name!r}: use letters, digits, '.', '_' and '-' (e.g. work)")
-    settings = _settings_for_writing(app)
+    settings = app.settings_for_writing()
     if name in settings.accounts and not replace:
         raise UsageError(f"account {name!r} already exists in {settings.config_path}: pass --replace to overwrite it")
     sources = [s for s in (password_env, password_command, use_keyring or None, oauth2_token_command) if s]
@@ -353,16 +353,6 @@ def account_add(app: App, name, host, port, username, tls, ca_file, password_env
     save_settings(settings)
     emit(f"account {name} written to {settings.config_path}; check it with `inboxrel account test {name}`")
 
-
-def _settings_for_writing(app: App):
-    """The settings to add an account to; a --config file that does not exist yet is created by the write."""
-    from pathlib import Path
-
-    if app._config and not Path(app._config).expanduser().exists():
-        from inboxrel.config import Settings, default_db_url
-
-        return Settings(config_path=Path(app._config).expanduser(), db_url=app._db or default_db_url())
-    return app.settings
 
 
 @click.command("test")

@@ -96,7 +96,7 @@ def _add_source(app: App, kind, name, url, username, password_env, password_comm
     sources = [s for s in (password_env, password_command, use_keyring or None, oauth2_token_command) if s]
     if len(sources) != 1 and kind != "ics":
         raise UsageError("give exactly one of --password-env, --password-command, --keyring, --oauth2-token-command")
-    settings = _settings_for_writing(app)
+    settings = app.settings_for_writing()
     calendars = settings.calendars
     if name in calendars and not replace:
         raise UsageError(f"calendar {name!r} already exists in {settings.config_path}: pass --replace to overwrite it")
@@ -122,15 +122,6 @@ def _add_source(app: App, kind, name, url, username, password_env, password_comm
     emit(f"{what} {name} written to {settings.config_path}; check it with `inboxrel {cmd} test {name}`")
 
 
-
-def _settings_for_writing(app: App):
-    from pathlib import Path
-
-    if app._config and not Path(app._config).expanduser().exists():
-        from inboxrel.config import Settings, default_db_url
-
-        return Settings(config_path=Path(app._config).expanduser(), db_url=app._db or default_db_url())
-    return app.settings
 
 
 @calendar_group.command("list")

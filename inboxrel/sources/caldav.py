@@ -277,6 +277,20 @@ def evidence_for(conn, item_id: int, events, *, now: datetime, me: set[str], nam
     return saved, written
 
 
+def source_row(conn, name: str, kind: str):
+    """The ``calendar_sources`` row of source ``name``, made (with ``kind``) on its first sync."""
+    from sqlalchemy import insert, select
+
+    from inboxrel.models import calendar_sources
+
+    query = select(calendar_sources).where(calendar_sources.c.name == name)
+    src = conn.execute(query).first()
+    if src is None:
+        conn.execute(insert(calendar_sources).values(name=name, kind=kind, items=0))
+        src = conn.execute(query).first()
+    return src
+
+
 def sync_calendar(engine, cal, *, now: datetime, environ, full: bool = False) -> dict:
     """Sync one calendar into the store; raise the named error when the server cannot be read."""
     from sqlalchemy import delete, insert, select, update
@@ -287,10 +301,7 @@ def sync_calendar(engine, cal, *, now: datetime, environ, full: bool = False) ->
     started = time.monotonic()
     now = as_utc(now)
     with engine.begin() as conn:
-        src = conn.execute(select(calendar_sources).where(calendar_sources.c.name == cal.name)).first()
-        if src is None:
-            conn.execute(insert(calendar_sources).values(name=cal.name, kind="caldav", items=0))
-            src = conn.execute(select(calendar_sources).where(calendar_sources.c.name == cal.name)).first()
+        src = source_row(conn, cal.name, "caldav")
         known = {r.href: r.etag for r in conn.execute(select(calendar_items.c.href, calendar_items.c.etag)
                                                       .where(calendar_items.c.source_id == src.id))}
     try:

@@ -95,17 +95,14 @@ def sync_addressbook(engine, book, *, now: datetime, environ, region: str = "US"
 
     from inboxrel.clock import as_utc, to_db
     from inboxrel.models import calendar_items, calendar_sources, contacts
-    from inboxrel.sources.caldav import _record_error, _translate
+    from inboxrel.sources.caldav import _record_error, _translate, source_row
     from inboxrel.sources.contacts import parse_card, save_contacts
 
     started = time.monotonic()
     now = as_utc(now)
     source = f"carddav:{book.name}"
     with engine.begin() as conn:
-        src = conn.execute(select(calendar_sources).where(calendar_sources.c.name == book.name)).first()
-        if src is None:
-            conn.execute(insert(calendar_sources).values(name=book.name, kind="carddav", items=0))
-            src = conn.execute(select(calendar_sources).where(calendar_sources.c.name == book.name)).first()
+        src = source_row(conn, book.name, "carddav")
         known = {r.href: r.etag for r in conn.execute(select(calendar_items.c.href, calendar_items.c.etag)
                                                       .where(calendar_items.c.source_id == src.id))}
     try:

@@ -101,16 +101,14 @@ def sync_ics(engine, cal, *, now: datetime, full: bool = False) -> dict:
         _record_error,
         evidence_for,
         parse_object,
+        source_row,
         window_bounds,
     )
 
     started = time.monotonic()
     now = as_utc(now)
     with engine.begin() as conn:
-        src = conn.execute(select(calendar_sources).where(calendar_sources.c.name == cal.name)).first()
-        if src is None:
-            conn.execute(insert(calendar_sources).values(name=cal.name, kind="ics", items=0))
-            src = conn.execute(select(calendar_sources).where(calendar_sources.c.name == cal.name)).first()
+        src = source_row(conn, cal.name, "ics")
         known = {r.href: (r.id, r.etag) for r in conn.execute(
             select(calendar_items.c.href, calendar_items.c.id, calendar_items.c.etag)
             .where(calendar_items.c.source_id == src.id))}
