@@ -21,6 +21,7 @@ from inboxrel.models import (
     threads,
 )
 from inboxrel.report.metrics import compute_metrics, correspondence_pairs
+from inboxrel.report.volume import is_cut
 
 PEOPLE_FIELDS = ["name", "email", "emails", "sent", "received", "sent_90d", "received_90d", "first_at", "last_at",
                  "last_sent_at", "last_received_at", "threads", "two_way_threads", "automated"]
@@ -90,8 +91,7 @@ def thread_rows(conn, now: datetime, *, awaiting: str | None = None, limit: int 
     # --now is a cut: a thread begun after it does not exist yet, and one whose last message came after it is
     # shown as it stood then (its messages up to now; whether its last one waits for a reply is not claimed)
     cut = to_db(now)
-    newest = conn.execute(select(func.max(threads.c.last_at))).scalar()
-    if newest is None or as_utc(newest) <= as_utc(now):
+    if not is_cut(conn, now):
         rows, stood = conn.execute(q.limit(limit) if limit else q).all(), {}
     else:
         rows = conn.execute(q.where(or_(threads.c.first_at.is_(None), threads.c.first_at <= cut))).all()

@@ -2,9 +2,10 @@
 
 ``analyze_messages`` runs every signal over a batch of saved messages (reply stripping, cues, call notices,
 calendars, signature numbers; the text ones usually arrive already computed by the import's parse workers,
-see :mod:`inboxrel.signals.text`) and ``save_*`` writes the results. A cue is attributed to the conversation
-partner: for mail I sent, the people in To (Cc when To has none); for mail I received, the sender. Re-running
-replaces a message's own evidence instead of adding to it, so nothing is ever counted twice.
+see :mod:`inboxrel.signals.text`) and ``save_*`` writes the results. Whether a message can show a personal
+conversation at all is :mod:`inboxrel.signals.context`'s to say, and with whom each cue's is
+:mod:`inboxrel.signals.attribution`'s. Re-running replaces a message's own evidence instead of adding to it,
+so nothing is ever counted twice.
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ def _message_evidence(conn, mid, inp, m, ts, owner_names, delegates, now_db, row
     why_not = no_evidence_reason(shape, inp.body)
     msg_date = to_db(inp.date) if inp.date else m["date"]
     for cue in ([] if why_not else ts.cues):
-        who = attribute(shape, cue.sentence, getattr(cue, "party", None))
+        who = attribute(shape, cue.sentence, cue.party)
         share = 1.0 if len(who) <= 1 else 0.7
         at = _day_at(cue.when, inp.tz_offset) if cue.when else (msg_date if cue.kind != "planned" else None)
         for pid in who:
